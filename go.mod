@@ -1,0 +1,3 @@
+module github.com/crowdrisk/crowdrisk
+
+go 1.26.8

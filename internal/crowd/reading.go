@@ -1,0 +1,53 @@
+package crowd
+
+import "time"
+
+// Reading is one measurement of a zone at the reading's own time.
+type Reading struct {
+	ZoneID  string
+	Time    time.Time
+	Density float64 // persons per m²
+	// Count is the head count when the sensor reported one (Density is then
+	// Count / AreaM2); nil when the sensor reported a density.
+	Count *int
+	// InflowPerMin and OutflowPerMin are persons per minute crossing into and
+	// out of the zone, when the sensor counts flows; nil otherwise.
+	InflowPerMin  *float64
+	OutflowPerMin *float64
+}
+
+// Forecast is the expected time until a zone reaches its next level, from a
+// robust fit of the recent smoothed densities.
+type Forecast struct {
+	Level   Level   `json:"level"`   // the next level up
+	Minutes float64 `json:"minutes"` // minutes until its threshold is crossed
+	At      int64   `json:"at"`      // when, in ms since the epoch (reading time)
+}
+
+// DensityReading is a reading as the streams and the polling API show it:
+// the raw density, its smoothed value, the zone's judged level, its trend and
+// forecast. Timestamp is the reading's own time in ms since the epoch.
+type DensityReading struct {
+	ZoneID    string    `json:"zoneId"`
+	Density   float64   `json:"density"`
+	Smoothed  float64   `json:"smoothed"`
+	Level     Level     `json:"level"`
+	Count     *int      `json:"count,omitempty"`
+	Occupancy float64   `json:"occupancy"` // persons / licensed capacity (0 when no capacity)
+	Trend     float64   `json:"trend"`     // smoothed density change, persons/m² per minute
+	Forecast  *Forecast `json:"forecast,omitempty"`
+	Timestamp int64     `json:"timestamp"`
+}
+
+// ReadingInput is a reading as a sensor, a script or the replay tool sends it
+// to the ingest API. Exactly one of Density and Count is given; Timestamp is
+// optional (the engine's clock then). The engine validates it and turns it
+// into a Reading.
+type ReadingInput struct {
+	ZoneID        string   `json:"zoneId"`
+	Density       *float64 `json:"density,omitempty"`
+	Count         *int     `json:"count,omitempty"`
+	Timestamp     *int64   `json:"timestamp,omitempty"` // ms since the epoch
+	InflowPerMin  *float64 `json:"inflowPerMin,omitempty"`
+	OutflowPerMin *float64 `json:"outflowPerMin,omitempty"`
+}

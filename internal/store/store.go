@@ -1,0 +1,88 @@
+// Package store declares what the engine persists and the backends keep:
+// alerts, emergency mode, the durable events of the alert stream (for replay
+// across restarts) and the incident log (the after-action timeline and
+// audit trail). Backends live in sqlite/ and postgres/; storetest/ is the
+// conformance suite both must pass.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+)
+
+// Batch is everything one engine step changes. A backend applies it in one
+// transaction: all of it, or nothing. The engine commits a batch before it
+// publishes any of its events, so no client sees what a crash could undo.
+type Batch struct {
+	// Alerts are upserted by ID (the whole alert replaces the stored one).
+	Alerts []crowd.Alert
+	// Emergency, when SetEmergency is true, replaces the emergency state
+	// (nil ends it).
+	SetEmergency bool
+	Emergency    *crowd.EmergencyMode
+	// Events are the durable events (alert topic) with their ids assigned.
+	Events []StoredEvent
+	// Incidents are appended to the incident log; the store assigns Seq.
+	Incidents []crowd.Incident
+}
+
+// Empty reports whether the batch changes nothing.
+func (b *Batch) Empty() bool {
+	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0
+}
+
+// StoredEvent is an event as persisted: enough to put it back on the wire.
+type StoredEvent struct {
+	ID    event.ID
+	Topic event.Topic
+	Type  string
+	Data  []byte
+	At    time.Time
+}
+
+// AlertFilter selects alerts. Zero values select everything.
+type AlertFilter struct {
+	Status crowd.AlertStatus // "" for all
+	ZoneID string
+	Limit  int // 0 for the backend's default (1000)
+}
+
+// IncidentFilter selects incident-log entries, oldest first.
+type IncidentFilter struct {
+	ZoneID string
+	Since  int64 // ms since epoch, inclusive; 0 for the beginning
+	Until  int64 // ms since epoch, exclusive; 0 for no end
+	After  int64 // only entries with Seq greater than this (paging)
+	Limit  int   // 0 for the backend's default (10000)
+}
+
+// Store is the persistence the engine needs. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// Commit applies a batch atomically.
+	Commit(ctx context.Context, b Batch) error
+	// Alerts lists alerts, newest first.
+	Alerts(ctx context.Context, f AlertFilter) ([]crowd.Alert, error)
+	// Alert returns one alert, or a crowd.Error with code ErrNotFound.
+	Alert(ctx context.Context, id string) (crowd.Alert, error)
+	// Emergency returns the current emergency state (nil when none).
+	Emergency(ctx context.Context) (*crowd.EmergencyMode, error)
+	// LastEventID is the highest event id ever committed (0 when none), so
+	// a restarted engine continues the sequence.
+	LastEventID(ctx context.Context) (event.ID, error)
+	// EventsAfter returns committed events with after < id <= upTo, oldest
+	// first, at most limit of them. covered is false when events newer than
+	// after were pruned, so the caller cannot replay without a gap.
+	EventsAfter(ctx context.Context, after, upTo event.ID, limit int) (events []StoredEvent, covered bool, err error)
+	// PruneEvents deletes events older than keepAfter and beyond the newest
+	// keep events, and remembers the highest id it deleted (for covered).
+	PruneEvents(ctx context.Context, olderThan time.Time, keep int) error
+	// Incidents lists the incident log, oldest first.
+	Incidents(ctx context.Context, f IncidentFilter) ([]crowd.Incident, error)
+	// Ping checks that the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
