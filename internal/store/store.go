@@ -46,6 +46,7 @@ type StoredEvent struct {
 // AlertFilter selects alerts. Zero values select everything.
 type AlertFilter struct {
 	Status crowd.AlertStatus // "" for all
+	Open   bool              // only alerts not resolved (active or acknowledged)
 	ZoneID string
 	Limit  int // 0 for the backend's default (1000)
 }
