@@ -45,8 +45,14 @@ type Event struct {
 	// Key groups events that supersede each other (a zone id for density).
 	// A slow subscriber keeps only the newest pending event per key. Empty
 	// means the event is never conflated and never dropped.
-	Key  string
-	Data []byte
+	Key string
+	// StateKey names the piece of state the event sets ("zone:<id>",
+	// "alert:<id>", "emergency"): the hub keeps the newest event per state key
+	// and sends those as the snapshot a new subscriber starts from.
+	StateKey string
+	// StateDrop removes StateKey from the snapshot (a resolved alert).
+	StateDrop bool
+	Data      []byte
 	// At is when the event was published (for age-bounded history).
 	At time.Time
 
