@@ -1,0 +1,177 @@
+package hub
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/crowdrisk/crowdrisk/internal/event"
+)
+
+// ErrSlow ends a subscriber that let more unconflatable events (alerts,
+// emergency changes) pile up than its queue allows. Dropping one of them
+// silently would be the worst bug this product can have, so the subscriber
+// is disconnected instead; the client resumes from its last id and gets
+// every one of them from the history.
+var ErrSlow = errors.New("hub: subscriber too slow: queue limit reached, disconnected to resume from its last id")
+
+// ErrClosed ends every subscriber when the hub shuts down.
+var ErrClosed = errors.New("hub: shut down")
+
+// Subscriber is one stream's view of the hub: a bounded queue of pending
+// events filled by Publish and drained by the stream's writer.
+//
+// The queue never blocks the publisher. Conflatable events (density, keyed
+// by zone) replace the pending event of the same key, so a slow screen holds
+// at most one pending reading per zone; other events count against the limit.
+type Subscriber struct {
+	hub    *Hub
+	topics topicSet
+	client string
+
+	mu       sync.Mutex
+	pending  []*event.Event // nil entries are events conflated away
+	keyIdx   map[string]int // conflation key -> index in pending
+	holes    int            // nil entries in pending
+	strict   int            // unconflatable events in pending
+	beat     bool           // a heartbeat is due
+	err      error          // set once when the subscriber ends
+	signaled bool           // ready holds a token
+
+	ready chan struct{}
+	done  chan struct{}
+}
+
+// Topics returns the subscribed topics.
+func (s *Subscriber) Topics() []event.Topic { return s.topics.list() }
+
+// Client is the identity the subscriber was opened for (for limits and logs).
+func (s *Subscriber) Client() string { return s.client }
+
+// Ready is signalled when there is something to take.
+func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when the hub ends the subscriber (slow, or shutdown); Err says why.
+func (s *Subscriber) Done() <-chan struct{} { return s.done }
+
+// Err is why the subscriber ended, or nil while it is live.
+func (s *Subscriber) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Batch is what a writer takes from the queue in one go.
+type Batch struct {
+	Events    []*event.Event
+	Heartbeat bool
+}
+
+// Take moves everything pending into b (reusing its slices) and reports
+// whether the subscriber is still live. A writer calls it after Ready fires.
+func (s *Subscriber) Take(b *Batch) bool {
+	b.Events = b.Events[:0]
+	s.mu.Lock()
+	for _, e := range s.pending {
+		if e != nil {
+			b.Events = append(b.Events, e)
+		}
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
+	clear(s.keyIdx)
+	s.holes, s.strict = 0, 0
+	b.Heartbeat, s.beat = s.beat, false
+	s.signaled = false
+	live := s.err == nil
+	s.mu.Unlock()
+	return live
+}
+
+// push queues one event. It is called by Publish with the hub lock held and
+// must stay cheap: it runs once per subscriber per event.
+func (s *Subscriber) push(e *event.Event, limit int) (conflated, kicked bool) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return false, false
+	}
+	if e.Key != "" {
+		if i, ok := s.keyIdx[e.Key]; ok {
+			s.pending[i] = nil
+			s.holes++
+			conflated = true
+		}
+		s.keyIdx[e.Key] = len(s.pending)
+	} else {
+		s.strict++
+		if s.strict > limit {
+			s.endLocked(ErrSlow)
+			s.mu.Unlock()
+			return false, true
+		}
+	}
+	s.pending = append(s.pending, e)
+	if s.holes > 64 && s.holes > len(s.pending)/2 {
+		s.compactLocked()
+	}
+	s.signalLocked()
+	s.mu.Unlock()
+	return conflated, false
+}
+
+// heartbeat marks a heartbeat due.
+func (s *Subscriber) heartbeat() {
+	s.mu.Lock()
+	if s.err == nil {
+		s.beat = true
+		s.signalLocked()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Subscriber) signalLocked() {
+	if s.signaled {
+		return
+	}
+	s.signaled = true
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// compactLocked squeezes out conflated holes so a subscriber that is slow for
+// a long time does not grow its queue by one hole per reading.
+func (s *Subscriber) compactLocked() {
+	j := 0
+	for _, e := range s.pending {
+		if e == nil {
+			continue
+		}
+		s.pending[j] = e
+		if e.Key != "" {
+			s.keyIdx[e.Key] = j
+		}
+		j++
+	}
+	clear(s.pending[j:])
+	s.pending = s.pending[:j]
+	s.holes = 0
+}
+
+// end marks the subscriber finished (idempotent).
+func (s *Subscriber) end(err error) {
+	s.mu.Lock()
+	s.endLocked(err)
+	s.mu.Unlock()
+}
+
+func (s *Subscriber) endLocked(err error) {
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	clear(s.pending)
+	s.pending = nil
+	close(s.done)
+}
