@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// MaxTTL bounds minted tokens: a JWT cannot be revoked, only outlived.
+const MaxTTL = 366 * 24 * time.Hour
+
+// RunTokenCommand is `crowdrisk token`: it mints a token with the secret from
+// CROWDRISK_JWT_SECRET and prints it on stdout. args are the arguments after
+// the subcommand name.
+func RunTokenCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("crowdrisk token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "", "role of the token: viewer, operator, sensor or admin (required)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (at most 366 days)")
+	subject := fs.String("subject", "", "who the token is for, e.g. gate-3 (default: the role)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: crowdrisk token --role ROLE [--ttl 24h] [--subject NAME]")
+		fmt.Fprintln(stderr, "Mints an HS256 token signed with CROWDRISK_JWT_SECRET and prints it.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("token: unexpected argument %q", fs.Arg(0))
+	}
+	secret := getenv("CROWDRISK_JWT_SECRET")
+	if secret == "" {
+		return errors.New("token: CROWDRISK_JWT_SECRET is not set; set it to the same secret the engine runs with (e.g. export CROWDRISK_JWT_SECRET=$(openssl rand -hex 32))")
+	}
+	if *role == "" {
+		return errors.New("token: --role is required (viewer, operator, sensor or admin)")
+	}
+	if *ttl > MaxTTL {
+		return fmt.Errorf("token: --ttl %s is longer than the maximum %s", *ttl, MaxTTL)
+	}
+	sub := *subject
+	if sub == "" {
+		sub = *role
+	}
+	// The command is the program's edge, where reading the wall clock belongs.
+	now := time.Now
+	tok, err := Mint([]byte(secret), sub, *role, *ttl, now)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	fmt.Fprintln(stdout, tok)
+	fmt.Fprintf(stderr, "token for %q with role %s, valid until %s\n", sub, *role, now().Add(*ttl).UTC().Format(time.RFC3339))
+	return nil
+}
