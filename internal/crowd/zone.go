@@ -98,6 +98,8 @@ type Zone struct {
 	ExitCapacityPerMin float64 `json:"exitCapacityPerMin,omitempty"`
 	// Polygon outlines the zone on the venue's site plan (optional).
 	Polygon []Point `json:"polygon,omitempty"`
+	// Rules overrides the monitor's alert rules for this zone (optional).
+	Rules *RuleOverrides `json:"rules,omitempty"`
 }
 
 // WithDefaults fills unset thresholds from the zone's kind.
@@ -140,7 +142,7 @@ func (z Zone) Validate() error {
 	if len(z.Polygon) != 0 && len(z.Polygon) < 3 {
 		return Invalidf("polygon", "needs at least 3 points")
 	}
-	return nil
+	return z.Rules.Validate()
 }
 
 // Venue is the set of zones an engine watches.

@@ -1,0 +1,88 @@
+package crowd
+
+import (
+	"fmt"
+	"math"
+)
+
+// Observe evaluates one reading of a known zone. The engine has validated it
+// (zone exists, density finite and >= 0, time not older than the zone's
+// latest); a reading of an unknown zone changes nothing.
+func (m *Monitor) Observe(r Reading) Outcome {
+	z := m.byID[r.ZoneID]
+	if z == nil {
+		return Outcome{}
+	}
+	rules, at := z.rules, ms(r.Time)
+	smoothed := z.smooth.add(r.Time, r.Density)
+	z.series.add(r.Time, smoothed, rules)
+	densityLevel := z.density.step(trackInput{
+		at: r.Time, smoothed: smoothed, raw: r.Density,
+		bands: z.zone.Thresholds, margin: rules.HysteresisDensity,
+	}, rules)
+
+	// Occupancy: the count when the sensor gave one, else density × area;
+	// its smoothed value is the smoothed density × area (a median of counts).
+	var occupancy, smoothedOcc float64
+	capacityLevel := Normal
+	if z.zone.Capacity > 0 {
+		persons := r.Density * z.zone.AreaM2
+		if r.Count != nil {
+			persons = float64(*r.Count)
+		}
+		occupancy = persons / float64(z.zone.Capacity)
+		smoothedOcc = smoothed * z.zone.AreaM2 / float64(z.zone.Capacity)
+		capacityLevel = z.capacity.step(trackInput{
+			at: r.Time, smoothed: smoothedOcc, raw: occupancy,
+			bands: rules.capacityBands(), margin: rules.HysteresisCapacity,
+		}, rules)
+	}
+
+	prev := z.level
+	z.level = max(densityLevel, capacityLevel)
+	forecast := forecastNext(&z.series, z.zone.Thresholds, densityLevel, smoothed, r.Time, rules)
+	z.latest = DensityReading{
+		ZoneID: z.zone.ID, Density: r.Density, Smoothed: smoothed, Level: z.level,
+		Count: r.Count, Occupancy: occupancy, Trend: z.series.trend,
+		Forecast: forecast, Timestamp: at,
+	}
+	z.has = true
+
+	var c changes
+	if z.level != prev {
+		c.log(Incident{Timestamp: at, Kind: IncidentLevel, ZoneID: z.zone.ID, Level: levelPtr(z.level), Actor: engineActor,
+			Message: fmt.Sprintf("zone %s: %s → %s (smoothed %.2f p/m²)", z.zone.Name, prev, z.level, smoothed)})
+	}
+	// An emergency entered on raw readings is reported at the raw density,
+	// so the alert does not show a value below the emergency threshold.
+	alertDensity := smoothed
+	if densityLevel == Emergency {
+		alertDensity = math.Max(smoothed, r.Density)
+	}
+	m.levelRule(z, KindDensity, densityLevel, alertDensity, z.densityMessage(densityLevel, alertDensity), at, &c)
+	if z.zone.Capacity > 0 {
+		occ := smoothedOcc
+		if capacityLevel == Emergency {
+			occ = math.Max(occ, occupancy)
+		}
+		m.levelRule(z, KindCapacity, capacityLevel, smoothed, z.capacityMessage(capacityLevel, occ), at, &c)
+	}
+	m.trendRule(z, r, smoothed, &c)
+	m.forecastRule(z, r, forecast, smoothed, &c)
+	m.flowRule(z, r, smoothed, &c)
+	m.applyMutes(z, at, &c)
+	return Outcome{
+		Reading: z.latest, LevelChanged: z.level != prev, Previous: prev,
+		Alerts: c.copies(), Incidents: c.incidents,
+	}
+}
+
+func (z *zoneState) densityMessage(l Level, density float64) string {
+	return fmt.Sprintf("zone %s is at %s: density %.2f p/m² (%s from %.2f)",
+		z.zone.Name, l, density, l, z.zone.Thresholds.Entry(l))
+}
+
+func (z *zoneState) capacityMessage(l Level, occupancy float64) string {
+	return fmt.Sprintf("zone %s is at %s: %.0f%% of licensed capacity %d (%s from %.0f%%)",
+		z.zone.Name, l, occupancy*100, z.zone.Capacity, l, z.rules.capacityBands().Entry(l)*100)
+}
