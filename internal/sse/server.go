@@ -1,0 +1,367 @@
+package sse
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/hub"
+)
+
+// Options configure the stream server. Zero values take the defaults.
+type Options struct {
+	Hub *hub.Hub
+	// WriteTimeout bounds each write to a client: a client that does not
+	// take its bytes in this time is dropped (it resumes from its last id).
+	WriteTimeout time.Duration // default 10s
+	// MaxStreams caps concurrent streams overall (503 beyond it) and
+	// MaxStreamsPerClient per client (429 beyond it). 0: no cap.
+	MaxStreams          int
+	MaxStreamsPerClient int
+	// ClientKey names the client for the per-client cap and the logs.
+	// Default: the remote IP address.
+	ClientKey func(*http.Request) string
+	// ShutdownSpread is the window over which clients are told to come back
+	// after a shutdown, so that thousands of screens do not reconnect at once.
+	ShutdownSpread time.Duration // default 5s
+	// Gzip enables gzip for clients that accept it. Default on.
+	DisableGzip bool
+	// WriteError writes an error response (the API's one error mapping).
+	WriteError func(http.ResponseWriter, *http.Request, error)
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Server serves hub subscriptions as text/event-stream.
+type Server struct {
+	opts  Options
+	hub   *hub.Hub
+	log   *slog.Logger
+	now   func() time.Time
+	limit limiter
+
+	mu       sync.Mutex
+	closing  chan struct{}
+	closed   bool
+	active   sync.WaitGroup
+	shutOnce sync.Once
+}
+
+// NewServer builds a stream server over a hub.
+func NewServer(opts Options) *Server {
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.ShutdownSpread <= 0 {
+		opts.ShutdownSpread = 5 * time.Second
+	}
+	if opts.ClientKey == nil {
+		opts.ClientKey = RemoteIP
+	}
+	if opts.WriteError == nil {
+		opts.WriteError = writeJSONError
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Server{
+		opts:    opts,
+		hub:     opts.Hub,
+		log:     opts.Logger,
+		now:     opts.Now,
+		limit:   limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
+		closing: make(chan struct{}),
+	}
+}
+
+// RemoteIP is the host part of the request's remote address.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Handler serves a stream of the given topics; nil topics are read from the
+// "topics" query parameter (comma separated, default all).
+func (s *Server) Handler(topics []event.Topic) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts := topics
+		if ts == nil {
+			var err error
+			if ts, err = ParseTopics(r.URL.Query().Get("topics")); err != nil {
+				s.opts.WriteError(w, r, err)
+				return
+			}
+		}
+		s.serve(w, r, ts)
+	})
+}
+
+// ParseTopics reads "density,alerts"; empty means every topic.
+func ParseTopics(q string) ([]event.Topic, error) {
+	if strings.TrimSpace(q) == "" {
+		return event.Topics, nil
+	}
+	var out []event.Topic
+	seen := map[event.Topic]bool{}
+	for _, p := range strings.Split(q, ",") {
+		t := event.Topic(strings.TrimSpace(p))
+		if !t.Valid() {
+			return nil, crowd.Invalidf("topics", "unknown topic %q (want density, alerts)", string(t))
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// LastEventID is the client's resume position: the Last-Event-ID header
+// (sent by a native EventSource's own reconnect) or the lastEventId query
+// parameter (sent by clients that reconnect on their own timer, which cannot
+// set headers).
+func LastEventID(r *http.Request) string {
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		return v
+	}
+	return r.URL.Query().Get("lastEventId")
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.Topic) {
+	client := s.opts.ClientKey(r)
+	switch s.limit.acquire(client) {
+	case limitTotal:
+		w.Header().Set("Retry-After", "5")
+		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server holds its maximum of %d streams; retry later", s.opts.MaxStreams))
+		return
+	case limitClient:
+		w.Header().Set("Retry-After", "5")
+		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrRateLimited, "at most %d concurrent streams per client; close another tab or use the multiplexed /api/crowd-risk/stream", s.opts.MaxStreamsPerClient))
+		return
+	}
+	defer s.limit.release(client)
+	if !s.enter() {
+		w.Header().Set("Retry-After", "2")
+		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
+		return
+	}
+	defer s.active.Done()
+
+	lastID := LastEventID(r)
+	sub, start, err := s.hub.Subscribe(r.Context(), topics, client, lastID)
+	if err != nil {
+		s.log.Error("stream subscribe failed", "category", "sse-connection", "client", client, "lastEventId", lastID, "err", err)
+		w.Header().Set("Retry-After", "2")
+		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the stream cannot start: %v", err))
+		return
+	}
+	defer s.hub.Unsubscribe(sub)
+	if len(start.Reset) > 0 {
+		s.log.Info("stream resume impossible, sending reset and snapshot", "category", "sse-connection",
+			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Add("Vary", "Accept-Encoding")
+	var out io.Writer = w
+	var gz *gzip.Writer
+	if !s.opts.DisableGzip && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
+		out = gz
+	}
+	w.WriteHeader(http.StatusOK)
+	c := &conn{out: out, gz: gz, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
+
+	buf := s.startFrames(nil, topics, start)
+	if err := c.write(buf); err != nil {
+		s.logEnd(client, err)
+		return
+	}
+	s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
+
+	var batch hub.Batch
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-sub.Done():
+			s.logEnd(client, sub.Err())
+			return
+		case <-s.closing:
+			delay := time.Second/2 + rand.N(s.opts.ShutdownSpread)
+			buf = AppendRetry(buf[:0], delay.Milliseconds())
+			buf = AppendEvent(buf, "", reconnectMessage(delay))
+			_ = c.write(buf)
+			return
+		case <-sub.Ready():
+			if !sub.Take(&batch) {
+				continue // Done fires next
+			}
+			buf = buf[:0]
+			for _, e := range batch.Events {
+				buf = append(buf, e.Frame()...)
+			}
+			if batch.Heartbeat {
+				buf = AppendHeartbeat(buf, s.now().UnixMilli())
+			}
+			if err := c.write(buf); err != nil {
+				s.logEnd(client, err)
+				return
+			}
+			s.hub.CountDelivered(len(batch.Events))
+		}
+	}
+}
+
+// startFrames encodes what a subscriber gets before its live queue.
+func (s *Server) startFrames(buf []byte, topics []event.Topic, st hub.Start) []byte {
+	connected, _ := json.Marshal(map[string]any{
+		"type": event.TypeConnected, "timestamp": s.now().UnixMilli(),
+		"topics": topics, "resumed": st.Resumed,
+	})
+	buf = AppendEvent(buf, "", connected)
+	if len(st.Reset) > 0 {
+		reset, _ := json.Marshal(map[string]any{
+			"type": event.TypeReset, "data": map[string]any{"topics": st.Reset, "reason": st.Reason},
+		})
+		buf = AppendEvent(buf, "", reset)
+	}
+	// Snapshot events go out without their own (older) ids so that the ids
+	// on the wire keep increasing; the checkpoint then sets the position.
+	for _, e := range st.Snapshot {
+		buf = AppendEvent(buf, "", e.Data)
+	}
+	for _, e := range st.Replay {
+		buf = append(buf, e.Frame()...)
+	}
+	if !st.Checkpoint.IsZero() {
+		buf = AppendCheckpoint(buf, st.Checkpoint.String())
+	}
+	return buf
+}
+
+func reconnectMessage(d time.Duration) []byte {
+	b, _ := json.Marshal(map[string]any{"type": "reconnect", "data": map[string]any{"retryMs": d.Milliseconds(), "reason": "server shutting down"}})
+	return b
+}
+
+func (s *Server) logEnd(client string, err error) {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, hub.ErrClosed):
+	case errors.Is(err, hub.ErrSlow):
+		s.log.Warn("stream closed: client too slow, it will resume from its last id", "category", "sse-connection", "client", client)
+	default:
+		s.log.Info("stream write failed", "category", "sse-connection", "client", client, "err", err)
+	}
+}
+
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active.Add(1)
+	return true
+}
+
+// Shutdown tells every open stream when to come back (a random delay within
+// ShutdownSpread, as retry: and a reconnect message), ends them, refuses
+// new ones, and waits for the handlers to return or ctx to end. Call it
+// before http.Server.Shutdown, which does not end streaming responses.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.closing)
+		s.mu.Unlock()
+	})
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		// "gzip;q=0" means the client refuses it.
+		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+// conn writes to one client with a deadline per write.
+type conn struct {
+	out     io.Writer
+	gz      *gzip.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (c *conn) write(b []byte) error {
+	// A deadline per write (not a server-wide WriteTimeout, which would cut
+	// every long-lived stream): a stuck client costs at most timeout.
+	if err := c.rc.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := c.out.Write(b); err != nil {
+		return err
+	}
+	if c.gz != nil {
+		if err := c.gz.Flush(); err != nil {
+			return err
+		}
+	}
+	return c.rc.Flush()
+}
+
+func writeJSONError(w http.ResponseWriter, _ *http.Request, err error) {
+	var e *crowd.Error
+	if !errors.As(err, &e) {
+		e = crowd.Errorf(crowd.ErrInternal, "internal error")
+	}
+	status := map[string]int{
+		crowd.ErrInvalid: 400, crowd.ErrRateLimited: 429, crowd.ErrUnavailable: 503,
+		crowd.ErrUnauthorized: 401, crowd.ErrForbidden: 403,
+	}[e.Code]
+	if status == 0 {
+		status = 500
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
