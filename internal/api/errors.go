@@ -1,0 +1,76 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+)
+
+// codeMethodNotAllowed is the one error code the API adds to crowd's: only
+// routing can produce it.
+const codeMethodNotAllowed = "method_not_allowed"
+
+// statusOf is the one place an error code becomes an HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case crowd.ErrInvalid:
+		return http.StatusBadRequest
+	case crowd.ErrUnauthorized:
+		return http.StatusUnauthorized
+	case crowd.ErrForbidden:
+		return http.StatusForbidden
+	case crowd.ErrNotFound:
+		return http.StatusNotFound
+	case crowd.ErrConflict:
+		return http.StatusConflict
+	case crowd.ErrTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case crowd.ErrRateLimited:
+		return http.StatusTooManyRequests
+	case crowd.ErrUnavailable:
+		return http.StatusServiceUnavailable
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// fail answers a request with err and logs it, once, here at the edge:
+// server faults at error level with the request id, client mistakes at debug.
+// Anything that is not a *crowd.Error is an internal fault whose details stay
+// in the log, never in the response.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *crowd.Error
+	if !errors.As(err, &ce) {
+		ce = &crowd.Error{Code: crowd.ErrInternal, Message: "internal error; the server log has the details under request id " + requestIDOf(r)}
+	}
+	status := statusOf(ce.Code)
+	attrs := []any{"requestId", requestIDOf(r), "method", r.Method, "path", r.URL.Path, "status", status, "err", err}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", attrs...)
+	} else {
+		s.log.DebugContext(r.Context(), "request refused", attrs...)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crowdrisk"`)
+	}
+	writeJSON(w, status, struct {
+		Error *crowd.Error `json:"error"`
+	}{ce})
+}
+
+// writeJSON writes v with status. An encoding failure here can only be a
+// programming error (every type we send marshals), so it is logged by the
+// caller's tests rather than handled.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"response encoding failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
