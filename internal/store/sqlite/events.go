@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+)
+
+// defaultEventLimit bounds EventsAfter when the caller passes no limit, so a
+// replay never loads an unbounded history into memory.
+const defaultEventLimit = 10000
+
+const prunedKey = "pruned_up_to"
+
+// LastEventID is the highest id ever committed, pruned or not, so that a
+// restarted engine continues after it even when the history was emptied.
+func (s *Store) LastEventID(ctx context.Context) (event.ID, error) {
+	var last int64
+	err := s.read.QueryRowContext(ctx, `SELECT MAX(
+		COALESCE((SELECT MAX(id) FROM events), 0),
+		COALESCE((SELECT value FROM meta WHERE key = ?), 0))`, prunedKey).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: last event id: %w", err)
+	}
+	return event.ID(last), nil
+}
+
+// EventsAfter returns events with after < id <= upTo, oldest first. upTo 0
+// means no upper bound; limit <= 0 means defaultEventLimit. Both queries run
+// in one read transaction so that a concurrent prune cannot slip between
+// the events and the covered flag.
+func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int) ([]store.StoredEvent, bool, error) {
+	if limit <= 0 {
+		limit = defaultEventLimit
+	}
+	hi := int64(upTo)
+	if upTo.IsZero() {
+		hi = int64(^uint64(0) >> 1)
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer tx.Rollback()
+	var pruned int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT value FROM meta WHERE key = ?), 0)", prunedKey).Scan(&pruned); err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, topic, type, data, at FROM events
+		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, int64(after), hi, limit)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	out := []store.StoredEvent{}
+	for rows.Next() {
+		var (
+			e      store.StoredEvent
+			id, at int64
+			topic  string
+		)
+		if err := rows.Scan(&id, &topic, &e.Type, &e.Data, &at); err != nil {
+			return nil, false, fmt.Errorf("sqlite: events: %w", err)
+		}
+		e.ID, e.Topic, e.At = event.ID(id), event.Topic(topic), time.UnixMilli(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	return out, int64(after) >= pruned, nil
+}
+
+// PruneEvents bounds the history by age and by count: an event goes when it
+// is older than olderThan (zero time: no age bound) or not among the newest
+// keep (keep <= 0: no count bound). The deleted set is widened to a prefix of
+// the id order, so that the one remembered number, the highest pruned id,
+// describes exactly what is gone.
+func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: prune: %w", err)
+	}
+	defer tx.Rollback()
+	var cut int64
+	if !olderThan.IsZero() {
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE at < ?",
+			olderThan.UnixMilli()).Scan(&cut); err != nil {
+			return fmt.Errorf("sqlite: prune: %w", err)
+		}
+	}
+	if keep > 0 {
+		var byCount int64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?), 0)",
+			keep).Scan(&byCount); err != nil {
+			return fmt.Errorf("sqlite: prune: %w", err)
+		}
+		cut = max(cut, byCount)
+	}
+	if cut == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE id <= ?", cut); err != nil {
+		return fmt.Errorf("sqlite: prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`, prunedKey, cut); err != nil {
+		return fmt.Errorf("sqlite: prune: %w", err)
+	}
+	return tx.Commit()
+}
