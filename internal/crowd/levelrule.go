@@ -1,6 +1,9 @@
 package crowd
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // levelRule keeps the one rule alert of a level-driven kind (density,
 // capacity) in step with its track's level:
@@ -10,11 +13,13 @@ import "fmt"
 //   - the level comes down: a watch or warning alert follows it down and
 //     resolves at normal; a critical or emergency alert never clears by
 //     itself, and resolves only once acknowledged. If the zone is still
-//     raised then, the next reading opens an alert for its current level.
-func (m *Monitor) levelRule(z *zoneState, kind AlertKind, level Level, density float64, msg string, at int64, c *changes) {
+//     raised then, an alert for its current level opens once that level
+//     has held for DwellLow (see levelTrack.settled).
+func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, density float64, msg string, at int64, c *changes) {
+	level := track.level
 	e := z.slots[kind]
 	if e == nil {
-		if level >= Watch {
+		if level >= Watch && track.settled(time.UnixMilli(at), z.rules.DwellLow) {
 			m.raise(z, kind, level, msg, density, at, false, c)
 		}
 		return
@@ -34,9 +39,6 @@ func (m *Monitor) levelRule(z *zoneState, kind AlertKind, level Level, density f
 		m.lower(e, level, msg, density, at, c)
 	case e.a.Status == StatusAcknowledged:
 		m.resolve(z, e, fmt.Sprintf("acknowledged, and zone %s is below %s", z.zone.Name, e.a.Level), at, engineActor, c)
-		if level >= Watch {
-			m.raise(z, kind, level, msg, density, at, false, c)
-		}
 	}
 }
 

@@ -59,13 +59,13 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	if densityLevel == Emergency {
 		alertDensity = math.Max(smoothed, r.Density)
 	}
-	m.levelRule(z, KindDensity, densityLevel, alertDensity, z.densityMessage(densityLevel, alertDensity), at, &c)
+	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(densityLevel, alertDensity), at, &c)
 	if z.zone.Capacity > 0 {
 		occ := smoothedOcc
 		if capacityLevel == Emergency {
 			occ = math.Max(occ, occupancy)
 		}
-		m.levelRule(z, KindCapacity, capacityLevel, smoothed, z.capacityMessage(capacityLevel, occ), at, &c)
+		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(capacityLevel, occ), at, &c)
 	}
 	m.trendRule(z, r, smoothed, &c)
 	m.forecastRule(z, r, forecast, smoothed, &c)

@@ -14,6 +14,9 @@ type levelTrack struct {
 	below [Emergency + 1]time.Time // zero: not below exit now
 	// emergencyRun counts consecutive raw values at/above the emergency entry.
 	emergencyRun int
+	// changed is when the level last changed, fell whether that was down.
+	changed time.Time
+	fell    bool
 }
 
 // trackInput is one observation for a track.
@@ -56,12 +59,23 @@ func (t *levelTrack) step(in trackInput, r Rules) Level {
 	} else {
 		t.emergencyRun = 0
 	}
-	if up := t.upTo(in.at, r); up > t.level {
-		t.level = up
-		return t.level
+	next := t.upTo(in.at, r)
+	if next <= t.level {
+		next = t.downTo(in.at, r)
 	}
-	t.level = t.downTo(in.at, r)
+	if next != t.level {
+		t.changed, t.fell = in.at, next < t.level
+		t.level = next
+	}
 	return t.level
+}
+
+// settled reports whether the level is worth a new alert: reached on the way
+// up (after its dwell), or held for d on the way down. Levels pass one by one
+// on the way down (the median crosses each exit a reading apart), and a zone
+// passing through warning for a second must not raise a warning alert.
+func (t *levelTrack) settled(at time.Time, d time.Duration) bool {
+	return !t.fell || at.Sub(t.changed) >= d
 }
 
 // upTo is the highest level whose entry condition has held long enough.
