@@ -115,15 +115,35 @@ func roleOf(z crowd.Zone) role {
 	return roleStand
 }
 
-// density maps a severity to a density on the zone's threshold scale.
-func density(t crowd.Thresholds, severity float64) float64 {
+// scale is a zone's severity scale: the density at which each level
+// begins (index 1 watch … 4 emergency; 0 is empty). A zone with a licensed
+// capacity is judged on occupancy too, whichever trips first, so each step
+// is the lower of the density threshold and the occupancy threshold turned
+// into a density. Severity then means the level the engine will see.
+type scale [5]float64
+
+func scaleOf(z crowd.Zone, r crowd.Rules) scale {
+	s := scale{0, z.Thresholds.Watch, z.Thresholds.Warning, z.Thresholds.Critical, z.Thresholds.Emergency}
+	if z.Capacity > 0 && z.AreaM2 > 0 {
+		perM2 := float64(z.Capacity) / z.AreaM2
+		occ := [...]float64{0, r.CapacityWatch, r.CapacityWarning, r.CapacityCritical, r.CapacityEmergency}
+		for i := 1; i < len(s); i++ {
+			if occ[i] > 0 {
+				s[i] = min(s[i], occ[i]*perM2)
+			}
+		}
+	}
+	return s
+}
+
+// density maps a severity to a density on the zone's scale.
+func (s scale) density(severity float64) float64 {
 	if severity <= 0 {
 		return 0
 	}
-	steps := [...]float64{0, t.Watch, t.Warning, t.Critical, t.Emergency}
 	i := int(severity)
 	if i >= 4 {
-		return t.Emergency
+		return s[4]
 	}
-	return steps[i] + (steps[i+1]-steps[i])*(severity-float64(i))
+	return s[i] + (s[i+1]-s[i])*(severity-float64(i))
 }

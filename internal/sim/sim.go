@@ -16,8 +16,8 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// maxSeverity caps every zone below its emergency band (severity 4), with
-// room for rounding a count: an emergency in the demo must stay an
+// maxSeverity caps every zone below its emergency band (severity 4), by
+// density and by occupancy, with room for rounding a count: an emergency in the demo must stay an
 // operator's or a tester's action, never the simulator's.
 const maxSeverity = 3.5
 
@@ -29,6 +29,9 @@ type Options struct {
 	Start    time.Time        // when the first cycle begins; default Now() at New
 	Cycle    time.Duration    // one event from doors open to empty; default 20m
 	Logger   *slog.Logger     // sink errors are logged here; default discards
+	// Rules are the engine's alert rules (zero: crowd.DefaultRules); their
+	// capacity bands, with each zone's overrides, shape the safety cap.
+	Rules crowd.Rules
 }
 
 // Simulator produces readings of every zone of a venue.
@@ -44,6 +47,7 @@ type Simulator struct {
 
 type simZone struct {
 	zone    crowd.Zone
+	scale   scale
 	role    role
 	profile []keyframe
 	// byCount zones report a head count (ticketed and counted areas);
@@ -76,11 +80,16 @@ func New(v crowd.Venue, opts Options) *Simulator {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	rules := opts.Rules
+	if rules == (crowd.Rules{}) {
+		rules = crowd.DefaultRules()
+	}
 	for _, z := range v.Zones {
 		z = z.WithDefaults()
 		r := roleOf(z)
 		s.zones = append(s.zones, simZone{
 			zone:    z,
+			scale:   scaleOf(z, rules.Apply(z.Rules)),
 			role:    r,
 			profile: profile(r),
 			byCount: z.Kind == crowd.Standing && z.AreaM2 >= 100,
@@ -155,10 +164,12 @@ func (s *Simulator) density(i int, z simZone, cycle uint64, inCycle time.Duratio
 			sev += sg.height * plateau(inCycle-sg.center, sg.half)
 		}
 	}
-	d := density(z.zone.Thresholds, sev)
 	// Noise: a slow wander (people drifting in and out of view) and a small
-	// per-second jitter (detection error), both relative to the density.
+	// per-second jitter (detection error), relative and in severity units,
+	// so that it moves a zone within its band alike on a wide density band
+	// and on a narrow occupancy band.
 	sec := uint64(inCycle / time.Second)
-	d *= 1 + 0.06*valueNoise(s.seed, cycle, uint64(i), sec) + 0.02*(2*unit(s.seed, cycle, uint64(i), 1000+sec)-1)
-	return math.Min(math.Max(d, 0), density(z.zone.Thresholds, maxSeverity))
+	sev *= 1 + 0.06*valueNoise(s.seed, cycle, uint64(i), sec) + 0.02*(2*unit(s.seed, cycle, uint64(i), 1000+sec)-1)
+	d := z.scale.density(math.Min(sev, maxSeverity))
+	return math.Max(d, 0)
 }

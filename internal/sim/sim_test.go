@@ -60,13 +60,25 @@ func TestBoundsNeverNegativeNeverEmergency(t *testing.T) {
 					if d < 0 || math.IsNaN(d) || math.IsInf(d, 0) {
 						t.Fatalf("seed %d %s at %ds: density %v", seed, id, sec, d)
 					}
-					if l := zones[id].Thresholds.Classify(d); l >= crowd.Emergency {
+					if l := judged(zones[id], d); l >= crowd.Emergency {
 						t.Fatalf("seed %d %s at %ds: density %.3f is in the emergency band (%v)", seed, id, sec, d, zones[id].Thresholds)
 					}
 				}
 			}
 		}
 	}
+}
+
+// judged is the level the engine's default rules give a density: the worse
+// of the density thresholds and occupancy against licensed capacity.
+func judged(z crowd.Zone, d float64) crowd.Level {
+	l := z.WithDefaults().Thresholds.Classify(d)
+	if z.Capacity > 0 {
+		r := crowd.DefaultRules()
+		occ := crowd.Thresholds{Watch: r.CapacityWatch, Warning: r.CapacityWarning, Critical: r.CapacityCritical, Emergency: r.CapacityEmergency}
+		l = max(l, occ.Classify(d*z.AreaM2/float64(z.Capacity)))
+	}
+	return l
 }
 
 func mean(xs []float64) float64 {
@@ -149,7 +161,7 @@ func TestLevelsReached(t *testing.T) {
 			held := crowd.Normal
 			run := map[crowd.Level]int{}
 			for _, d := range all[c*n : (c+1)*n] {
-				l := z.Thresholds.Classify(d)
+				l := judged(z, d)
 				for _, k := range crowd.Levels {
 					if k <= l {
 						run[k]++
@@ -320,6 +332,7 @@ func TestCapHoldsUnderAnyProfile(t *testing.T) {
 	v := crowd.Venue{Zones: []crowd.Zone{
 		{ID: "gate", Kind: crowd.Moving, AreaM2: 5},
 		{ID: "floor", Kind: crowd.Standing, AreaM2: 400},
+		{ID: "licensed", Kind: crowd.Standing, AreaM2: 400, Capacity: 300},
 	}}
 	s := New(v, Options{Seed: 9, Start: epoch})
 	for i := range s.zones {
@@ -328,7 +341,7 @@ func TestCapHoldsUnderAnyProfile(t *testing.T) {
 	for sec := 0; sec < 1200; sec++ {
 		for i, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
 			z := s.zones[i].zone
-			if l := z.Thresholds.Classify(value(r, z.AreaM2)); l != crowd.Critical {
+			if l := judged(z, value(r, z.AreaM2)); l != crowd.Critical {
 				t.Fatalf("%s at %ds: level %v, want critical at most (and reached)", z.ID, sec, l)
 			}
 		}

@@ -148,10 +148,10 @@ func TestDemo(t *testing.T) {
 		if a := polygonArea(z.Polygon); math.Abs(a-z.AreaM2)/z.AreaM2 > 0.05 {
 			t.Errorf("%s: areaM2 %g but the polygon covers %.0f m²", z.ID, z.AreaM2, a)
 		}
-		// A licensed capacity above the emergency density would license a
+		// A licensed capacity at the critical density would license a
 		// dangerous crowd.
-		if d := float64(z.Capacity) / z.AreaM2; d >= z.Thresholds.Warning {
-			t.Errorf("%s: capacity %d means %.2f p/m², at or above its warning threshold", z.ID, z.Capacity, d)
+		if d := float64(z.Capacity) / z.AreaM2; d >= z.Thresholds.Critical {
+			t.Errorf("%s: capacity %d means %.2f p/m², at or above its critical threshold", z.ID, z.Capacity, d)
 		}
 	}
 	if kinds[crowd.Standing] < 4 || kinds[crowd.Moving] < 4 {
