@@ -49,7 +49,7 @@ func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
 			out = append(out, in)
 		}
 		if _, err := dec.Token(); err != nil { // the closing bracket
-			return nil, jsonError(err, "readings")
+			return nil, jsonError(truncated(err), "readings")
 		}
 		if len(out) == 0 {
 			return nil, crowd.Invalidf("readings", "the array is empty; send at least one reading")
@@ -66,6 +66,15 @@ func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
 		}
 	}
 	return out, nil
+}
+
+// truncated reports an end of input inside a value for what it is: EOF is
+// only "empty body" before the first byte.
+func truncated(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // firstByte peeks at the first byte that is not JSON whitespace.
