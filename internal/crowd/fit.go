@@ -23,9 +23,14 @@ type fitSeries struct {
 	width  time.Duration // bucket width
 	keep   time.Duration // history kept
 	closed []fitPoint    // one point per closed bucket, oldest first
-	open   fitPoint      // the current bucket's latest value
 	bucket int64         // index of the open bucket
 	has    bool
+	// The open bucket's running sums: a closed bucket is the mean time and
+	// mean smoothed value of its readings. The smoothed values are medians
+	// already (robust to glitches); averaging them takes out the jitter a
+	// median keeps, which a 15-minute extrapolation would multiply.
+	sumT, sumV float64
+	n          int
 
 	trend    float64 // slope per minute over the trend window, 0 when unknown
 	trendOK  bool    // the trend window is (nearly) covered by points
@@ -50,16 +55,17 @@ func newFitSeries(r Rules) fitSeries {
 // add records a smoothed value and refits when it opens a new bucket.
 func (s *fitSeries) add(at time.Time, v float64, r Rules) {
 	b := at.UnixMilli() / s.width.Milliseconds()
-	if s.has && b == s.bucket {
-		s.open = fitPoint{at, v}
-		return
-	}
-	if s.has {
-		s.closed = append(s.closed, s.open)
+	if s.has && b != s.bucket {
+		n := float64(s.n)
+		s.closed = append(s.closed, fitPoint{time.UnixMilli(int64(s.sumT / n)), s.sumV / n})
 		s.prune(at)
 		s.refit(at, r)
+		s.sumT, s.sumV, s.n = 0, 0, 0
 	}
-	s.open, s.bucket, s.has = fitPoint{at, v}, b, true
+	s.bucket, s.has = b, true
+	s.sumT += float64(at.UnixMilli())
+	s.sumV += v
+	s.n++
 }
 
 func (s *fitSeries) prune(now time.Time) {
@@ -82,9 +88,10 @@ func (s *fitSeries) refit(now time.Time, r Rules) {
 	}
 	pts := s.since(now.Add(-r.ForecastWindow))
 	s.forecast = line{}
-	// A forecast needs half a window of history: from a minute of data a
-	// fit extrapolated fifteen minutes ahead is mostly noise.
-	if len(pts) >= 5 && pts[len(pts)-1].at.Sub(pts[0].at) >= r.ForecastWindow/2 {
+	// A forecast needs a (nearly) full window: from a couple of minutes of
+	// a people counter's noise, a fit extrapolated fifteen minutes ahead is
+	// off by more than the 10 % an operator can plan with.
+	if len(pts) >= 5 && pts[len(pts)-1].at.Sub(pts[0].at) >= r.ForecastWindow-2*s.width {
 		s.forecast = theilSen(pts)
 	}
 }

@@ -11,6 +11,12 @@ func forecastNext(s *fitSeries, bands Thresholds, level Level, smoothed float64,
 	if next > Emergency {
 		return nil
 	}
+	// A rise under a quarter of the trend rate is within the noise of a
+	// people counter: extrapolating it would promise a crossing that the
+	// next refit takes back.
+	if s.forecast.slope*60 < r.TrendRate/4 {
+		return nil
+	}
 	at, ahead := s.forecast.crossing(bands.Entry(next), now)
 	if !ahead || at.Sub(now) > r.ForecastLimit {
 		return nil
