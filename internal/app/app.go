@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/api"
+	"github.com/crowdrisk/crowdrisk/internal/auth"
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/engine"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/sim"
+	"github.com/crowdrisk/crowdrisk/internal/sse"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+	"github.com/crowdrisk/crowdrisk/internal/store/sqlite"
+	"github.com/crowdrisk/crowdrisk/internal/venue"
+	"github.com/crowdrisk/crowdrisk/web"
+)
+
+// App is one running engine.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	store   store.Store
+	hub     *hub.Hub
+	engine  *engine.Engine
+	streams *sse.Server
+	server  *http.Server
+	ln      net.Listener
+	venue   crowd.Venue
+}
+
+// New builds the engine and binds its listener (so a caller of Addr knows
+// the port before Run), but serves nothing until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := auth.CheckListen(cfg.Addr, cfg.JWTSecret != "", cfg.Insecure); err != nil {
+		return nil, err
+	}
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.closeStore()
+		}
+	}()
+	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, "crowdrisk.db")
+	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
+		return nil, fmt.Errorf("store %s: %w", dbPath, err)
+	}
+	last, err := a.store.LastEventID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Everything published before this start has an id at or below floor:
+	// ids are clock-based, so the start time bounds even the density events
+	// that were never stored. A resume from before it is replayed from the
+	// store (alerts) or reset (density).
+	floor := max(last, event.NewID(time.Now().UnixMilli(), 0))
+	seq := event.NewSequencer(floor, nil)
+	a.hub = hub.New(hub.Options{
+		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
+		Floor: floor, Durable: storeReplay{a.store}, Logger: log,
+	})
+	a.engine, err = engine.New(ctx, engine.Options{
+		Venue: a.venue, Store: a.store, Publisher: a.hub, Sequencer: seq,
+		MaxClockSkew: cfg.MaxClockSkew, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.hub.Seed(a.engine.StateEvents()...)
+	a.streams = sse.NewServer(sse.Options{
+		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
+		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
+		ShutdownSpread: cfg.ShutdownSpread, Logger: log,
+	})
+	handler, err := a.handler()
+	if err != nil {
+		return nil, err
+	}
+	a.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) handler() (http.Handler, error) {
+	w, err := web.New(web.Options{Title: a.venue.Name + " · Crowd Risk Engine"})
+	if err != nil {
+		return nil, err
+	}
+	var verifier *auth.Verifier
+	if a.cfg.JWTSecret != "" {
+		if err := auth.CheckSecret([]byte(a.cfg.JWTSecret)); err != nil {
+			return nil, err
+		}
+		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil)
+	}
+	return api.New(api.Options{
+		Engine: a.engine, Streams: a.streams, Web: w, Auth: verifier,
+		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
+		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
+		Ready:     a.engine.Ready, Logger: a.log,
+	})
+}
+
+func loadVenue(path string) (crowd.Venue, error) {
+	if path == "" {
+		return venue.Demo(), nil
+	}
+	return venue.Load(path)
+}
+
+// Addr is the address the engine listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx ends, then shuts down in order: stop the producers
+// (simulator, engine ticks), tell every stream when to come back, stop the
+// HTTP server, close the hub and the store.
+func (a *App) Run(ctx context.Context) error {
+	base := "http://" + a.Addr()
+	a.log.Info("crowd risk engine ready",
+		"dashboard", base+web.MonitorPath, "testing", base+web.TestingPath, "api", base+"/api/crowd-risk",
+		"venue", a.venue.Name, "zones", len(a.venue.Zones), "simulate", a.cfg.Simulate,
+		"auth", a.cfg.JWTSecret != "", "testingControls", a.cfg.TestingEnabled())
+	if a.cfg.JWTSecret == "" {
+		a.log.Warn("no CROWDRISK_JWT_SECRET: authentication is off and every caller is admin; serving loopback only", "addr", a.Addr())
+	}
+	if a.cfg.Insecure {
+		a.log.Warn("--insecure: serving without authentication beyond loopback; anyone who can reach this port can end an emergency")
+	}
+
+	work, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	goRun := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(work) }()
+	}
+	goRun(a.engine.Run)
+	goRun(func(ctx context.Context) { a.hub.RunHeartbeat(ctx, a.cfg.Heartbeat) })
+	goRun(a.pruneLoop)
+	if a.cfg.Simulate {
+		s := sim.New(a.venue, sim.Options{Seed: a.cfg.SimSeed, Logger: a.log})
+		goRun(func(ctx context.Context) {
+			err := s.Run(ctx, func(ctx context.Context, in []crowd.ReadingInput) error {
+				_, err := a.engine.Ingest(ctx, in)
+				return err
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("simulator stopped", "err", err)
+			}
+		})
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.server.Serve(a.ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	a.log.Info("shutting down")
+	stopWork()
+	wg.Wait()
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownSpread+5*time.Second)
+	defer cancel()
+	if e := a.streams.Shutdown(sctx); e != nil {
+		a.log.Warn("streams did not end in time", "err", e)
+	}
+	if e := a.server.Shutdown(sctx); e != nil && err == nil {
+		err = e
+	}
+	a.hub.Close()
+	a.closeStore()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) closeStore() {
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Error("closing store", "err", err)
+		}
+	}
+}
+
+// pruneLoop bounds the stored event history (by age and count).
+func (a *App) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.store.PruneEvents(ctx, time.Now().Add(-a.cfg.EventRetention), a.cfg.EventKeep); err != nil && ctx.Err() == nil {
+				a.log.Warn("pruning stored events failed", "err", err)
+			}
+		}
+	}
+}
+
+// storeReplay adapts the store to the hub's durable replay.
+type storeReplay struct{ s store.Store }
+
+func (r storeReplay) EventsAfter(ctx context.Context, after, upTo event.ID, limit int) ([]*event.Event, bool, error) {
+	stored, covered, err := r.s.EventsAfter(ctx, after, upTo, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]*event.Event, len(stored))
+	for i, e := range stored {
+		out[i] = &event.Event{ID: e.ID, Topic: e.Topic, Type: e.Type, Data: e.Data, At: e.At}
+	}
+	return out, covered, nil
+}

@@ -1,0 +1,185 @@
+// Package engine is the live monitor: it validates and applies readings,
+// runs the crowd rules, keeps the current state of every zone, manages the
+// lifecycle of alerts and emergency mode, commits every change to the store
+// and only then publishes it to the streams.
+//
+// One mutex serialises every change. That gives the whole engine one order:
+// event ids are assigned, committed and published in the same order, which
+// is what lets a client resume from any id without a gap.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+)
+
+// Publisher takes committed events in id order: the in-process hub, or the
+// Redis log in a multi-instance deployment.
+type Publisher interface {
+	Publish(events ...*event.Event)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Venue     crowd.Venue
+	Rules     crowd.Rules
+	Store     store.Store
+	Publisher Publisher
+	Sequencer *event.Sequencer
+	// MaxClockSkew is how far in the future a reading's timestamp may be
+	// (sensor clocks drift); further is rejected. Default 2 minutes.
+	MaxClockSkew time.Duration
+	// HistoryWindow is how much per-zone history /density/history serves.
+	// Default 15 minutes (at most one reading per second is kept).
+	HistoryWindow time.Duration
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Engine is safe for concurrent use.
+type Engine struct {
+	opts  Options
+	store store.Store
+	pub   Publisher
+	seq   *event.Sequencer
+	now   func() time.Time
+	log   *slog.Logger
+	venue crowd.Venue
+	zones map[string]crowd.Zone
+
+	mu        sync.Mutex
+	monitor   *crowd.Monitor
+	latest    map[string]time.Time // newest reading time per zone
+	history   map[string]*zoneHistory
+	emergency *crowd.EmergencyMode
+	overrides map[string]override // testing: zones held at a density
+	outbox    []store.Batch       // batches the store refused, retried in order
+}
+
+// New builds an engine and restores its state (open alerts, emergency mode)
+// from the store.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = 2 * time.Minute
+	}
+	if opts.HistoryWindow <= 0 {
+		opts.HistoryWindow = 15 * time.Minute
+	}
+	if opts.Rules == (crowd.Rules{}) {
+		opts.Rules = crowd.DefaultRules()
+	}
+	if err := opts.Venue.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opts:      opts,
+		store:     opts.Store,
+		pub:       opts.Publisher,
+		seq:       opts.Sequencer,
+		now:       opts.Now,
+		log:       opts.Logger,
+		venue:     opts.Venue,
+		zones:     map[string]crowd.Zone{},
+		latest:    map[string]time.Time{},
+		history:   map[string]*zoneHistory{},
+		overrides: map[string]override{},
+	}
+	for _, z := range opts.Venue.Zones {
+		e.zones[z.ID] = z
+		e.history[z.ID] = &zoneHistory{window: opts.HistoryWindow}
+	}
+	e.monitor = crowd.NewMonitor(opts.Venue.Zones, crowd.MonitorOptions{Rules: opts.Rules, NewAlertID: newAlertID})
+	if err := e.restore(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// restore reloads open alerts and emergency mode after a restart.
+func (e *Engine) restore(ctx context.Context) error {
+	open, err := e.store.Alerts(ctx, store.AlertFilter{Open: true, Limit: 100000})
+	if err != nil {
+		return err
+	}
+	e.monitor.Restore(open, nil)
+	em, err := e.store.Emergency(ctx)
+	if err != nil {
+		return err
+	}
+	e.emergency = em
+	return nil
+}
+
+// StateEvents returns the events that describe the current alert state
+// (open alerts and emergency mode), for seeding a hub's snapshot after a
+// restart. Their ids are zero: they are snapshot content, not history.
+func (e *Engine) StateEvents() []*event.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*event.Event
+	for _, a := range e.monitor.OpenAlerts() {
+		out = append(out, alertEvent(0, a))
+	}
+	return append(out, emergencyEvent(0, e.emergency))
+}
+
+// Venue returns the venue the engine watches.
+func (e *Engine) Venue() crowd.Venue { return e.venue }
+
+// Latest is the newest judged reading of every zone that has one.
+func (e *Engine) Latest() []crowd.DensityReading {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.monitor.Latest()
+}
+
+// History returns the recent readings of a zone (at most one a second).
+func (e *Engine) History(zoneID string, window time.Duration) ([]crowd.DensityReading, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h := e.history[zoneID]
+	if h == nil {
+		return nil, &crowd.Error{Code: crowd.ErrNotFound, Field: "zoneId", Message: "unknown zone " + quote(zoneID)}
+	}
+	return h.since(window), nil
+}
+
+// Emergency returns the current emergency mode, nil when none.
+func (e *Engine) Emergency() *crowd.EmergencyMode {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return cloneEmergency(e.emergency)
+}
+
+// Alerts lists alerts from the store (the store has every alert, the
+// monitor only the open ones).
+func (e *Engine) Alerts(ctx context.Context, f store.AlertFilter) ([]crowd.Alert, error) {
+	return e.store.Alerts(ctx, f)
+}
+
+// Incidents lists the incident log.
+func (e *Engine) Incidents(ctx context.Context, f store.IncidentFilter) ([]crowd.Incident, error) {
+	return e.store.Incidents(ctx, f)
+}
+
+func newAlertID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "al_" + hex.EncodeToString(b[:])
+}
+
+func quote(s string) string { return `"` + s + `"` }
