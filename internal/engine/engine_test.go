@@ -30,12 +30,12 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // at the moment of publishing, that the store already has it: the engine
 // must commit before it broadcasts.
 type recorder struct {
-	t      *testing.T
-	store  store.Store
+	t     *testing.T
+	store store.Store
 	// uncommittedOK is set where the store is down on purpose.
 	uncommittedOK bool
-	mu     sync.Mutex
-	events []*event.Event
+	mu            sync.Mutex
+	events        []*event.Event
 }
 
 func (r *recorder) Publish(evs ...*event.Event) {
