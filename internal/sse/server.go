@@ -237,10 +237,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 
 // startFrames encodes what a subscriber gets before its live queue.
 func (s *Server) startFrames(buf []byte, topics []event.Topic, st hub.Start) []byte {
-	connected, _ := json.Marshal(map[string]any{
-		"type": event.TypeConnected, "timestamp": s.now().UnixMilli(),
-		"topics": topics, "resumed": st.Resumed,
-	})
+	connected, _ := json.Marshal(struct {
+		Type      string        `json:"type"`
+		Timestamp int64         `json:"timestamp"`
+		Topics    []event.Topic `json:"topics"`
+		Resumed   bool          `json:"resumed"`
+	}{event.TypeConnected, s.now().UnixMilli(), topics, st.Resumed})
 	buf = AppendEvent(buf, "", connected)
 	if len(st.Reset) > 0 {
 		reset, _ := json.Marshal(map[string]any{
