@@ -1,0 +1,98 @@
+// The monitor page: every zone at a glance, the venue map, open alerts with
+// Acknowledge, the emergency banner and the incident timeline, all kept
+// live by the one shared stream connection.
+
+import { boot, API, canOperate, showPageError } from './common.js';
+import { DashboardState, Timeline } from './state.js';
+import { h, byId, scheduler } from './dom.js';
+import { renderZones, renderSummary } from './zones.js';
+import { renderMap } from './venue-map.js';
+import { renderAlerts } from './alerts.js';
+import { renderEmergency, bindEmergencyControls } from './emergency.js';
+import { renderTimeline } from './timeline.js';
+
+const HISTORY_MINUTES = 10;
+
+async function main() {
+  const { api, errors, me, conn } = await boot();
+  const state = new DashboardState({ historyMinutes: HISTORY_MINUTES });
+  const timeline = new Timeline();
+  const operator = canOperate(me);
+  const dirty = new Set();
+
+  const ctx = {
+    state, operator,
+    acknowledge: async (id) => {
+      try {
+        const a = await api.post(`${API}/alerts/${encodeURIComponent(id)}/acknowledge`);
+        state.setAlert(a);
+        timeline.fromMessage({ type: 'alert', data: a }, (z) => state.zoneName(z));
+        dirty.add('alerts').add('timeline');
+        repaint();
+        showPageError(null);
+      } catch (err) {
+        showPageError(err);
+      }
+    },
+  };
+
+  const repaint = scheduler(() => {
+    try {
+      if (dirty.has('density')) { renderZones(byId('zones'), ctx); renderSummary(byId('zones-summary'), state); renderMap(byId('venue-map'), state); }
+      if (dirty.has('alerts')) renderAlerts(byId('alerts'), ctx);
+      if (dirty.has('emergency')) renderEmergency(state, operator);
+      if (dirty.has('timeline')) renderTimeline(byId('timeline'), timeline, state);
+    } catch (err) {
+      errors.handleDataStreamError(err, 'render', {});
+    }
+    dirty.clear();
+  });
+  const markAll = () => { ['density', 'alerts', 'emergency', 'timeline'].forEach((d) => dirty.add(d)); repaint(); };
+
+  // Subscribe before anything is awaited: the snapshot may already be on its way.
+  conn.onReset((topics) => { state.dropTopics(topics); markAll(); });
+  conn.onMessage((msg) => {
+    const prevEmergency = state.emergency;
+    const changed = state.apply(msg);
+    if (!changed) return;
+    dirty.add(changed === 'emergency' ? 'emergency' : changed);
+    if (changed === 'alert' || changed === 'emergency') {
+      if (timeline.fromMessage(msg, (z) => state.zoneName(z), prevEmergency)) dirty.add('timeline');
+      if (changed === 'emergency') dirty.add('density'); // the map outlines zones in emergency
+    }
+    repaint();
+  });
+
+  bindEmergencyControls({ api, operator, onChange: (e) => { const prev = state.emergency; state.emergency = e; timeline.fromMessage({ type: 'emergency', data: e }, (z) => state.zoneName(z), prev); markAll(); } });
+
+  try {
+    const venue = await api.get(`${API}/venue`).catch(async () => ({ name: '', zones: await api.get(`${API}/zones`) }));
+    state.setZones(venue.zones);
+    byId('venue-name').textContent = venue.name ?? '';
+    markAll();
+    const [alerts, emergency, incidents] = await Promise.all([
+      api.get(`${API}/alerts?status=open`).catch(() => []),
+      api.get(`${API}/emergency`).catch(() => null),
+      api.get(`${API}/incidents?since=${Date.now() - 12 * 3600 * 1000}`).catch(() => []),
+    ]);
+    for (const a of alerts ?? []) state.setAlert(a);
+    if (emergency && state.emergency === null) state.emergency = emergency;
+    timeline.load(incidents);
+    markAll();
+    // Seed the sparklines; live readings extend them.
+    await Promise.all(state.zones.map(async (z) => {
+      const hist = await api.get(`${API}/density/history?zoneId=${encodeURIComponent(z.id)}&minutes=${HISTORY_MINUTES}`).catch(() => []);
+      state.seedHistory(z.id, hist);
+    }));
+    markAll();
+  } catch (err) {
+    showPageError(err);
+    errors.handleDataStreamError(err, 'api', { during: 'initial load' });
+  }
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((err) => {
+  showPageError(err);
+  document.body.append(h('p', { class: 'fatal' }, String(err?.message ?? err)));
+});

@@ -1,0 +1,33 @@
+// The open alerts: worst first, an Acknowledge button for operators, and
+// muted alerts shown with the reason they are muted.
+
+import { h, byId, fmtNum, fmtTime } from './dom.js';
+
+export function renderAlerts(root, { state, operator, acknowledge }) {
+  const alerts = state.openAlerts();
+  byId('alerts-count').textContent = String(alerts.filter((a) => a.status === 'active' && !a.muted).length);
+  byId('alerts-empty').hidden = alerts.length > 0;
+  root.replaceChildren(...alerts.map((a) => alertItem(a, state, operator, acknowledge)));
+}
+
+function alertItem(a, state, operator, acknowledge) {
+  const acked = a.status === 'acknowledged';
+  let button = null;
+  if (operator && !acked) {
+    button = h('button', { type: 'button', class: 'btn btn-ack', dataset: { ack: a.id } }, 'Acknowledge');
+    button.addEventListener('click', () => { button.disabled = true; acknowledge(a.id); });
+  }
+  return h('li', { class: 'alert', dataset: { level: a.level, status: a.status, alertId: a.id, muted: a.muted ? 'true' : 'false' } },
+    h('div', { class: 'alert-head' },
+      h('span', { class: 'level-badge', dataset: { level: a.level } }, a.level.toUpperCase()),
+      h('strong', { class: 'alert-zone' }, state.zoneName(a.zoneId)),
+      h('span', { class: 'alert-kind' }, a.kind),
+      h('time', { class: 'muted', datetime: new Date(a.timestamp).toISOString() }, fmtTime(a.timestamp))),
+    h('p', { class: 'alert-msg' }, a.message),
+    h('p', { class: 'alert-meta muted' },
+      `${fmtNum(a.density)} p/m²`,
+      a.notifications > 1 ? ` · notified ${a.notifications}×` : '',
+      acked ? ` · acknowledged by ${a.acknowledgedBy || '?'} at ${fmtTime(a.acknowledgedAt)}` : ''),
+    a.muted ? h('p', { class: 'muted-reason' }, `Muted: ${a.mutedReason || 'inhibited by a higher alert'}`) : null,
+    button);
+}

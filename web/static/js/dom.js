@@ -1,0 +1,59 @@
+// Small DOM and formatting helpers shared by the pages. Elements are built
+// with h() so that no HTML string is ever parsed from data (no injection).
+
+export function h(tag, attrs = {}, ...children) {
+  const svg = tag.startsWith('svg:');
+  const el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.setAttribute('class', v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+export const byId = (id) => document.getElementById(id);
+
+export function fmtTime(ms) {
+  if (!ms) return '';
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}
+
+export function fmtDateTime(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${fmtTime(ms)}`;
+}
+
+export const fmtNum = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+export const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString() : '–');
+
+// fmtForecast: "critical in 9 min" (the operator's 15-minute horizon).
+export function fmtForecast(f) {
+  if (!f || !Number.isFinite(f.minutes)) return '';
+  const m = f.minutes < 1 ? '< 1' : String(Math.round(f.minutes));
+  return `${f.level} in ${m} min`;
+}
+
+export function fmtTrend(perMin) {
+  if (!Number.isFinite(perMin) || Math.abs(perMin) < 0.005) return '→ steady';
+  const arrow = perMin > 0 ? '↑' : '↓';
+  return `${arrow} ${perMin > 0 ? '+' : ''}${perMin.toFixed(2)} p/m²/min`;
+}
+
+// A render scheduler: many stream messages per frame, one repaint.
+export function scheduler(render) {
+  let queued = false;
+  const raf = globalThis.requestAnimationFrame ?? ((fn) => setTimeout(fn, 16));
+  return () => {
+    if (queued) return;
+    queued = true;
+    raf(() => { queued = false; render(); });
+  };
+}

@@ -1,0 +1,171 @@
+// The dashboard's picture of the venue, built from the API's answers and the
+// stream's messages. Pure data, no DOM, so it is tested under Node.
+
+export const LEVELS = ['normal', 'watch', 'warning', 'critical', 'emergency'];
+export const levelRank = (l) => Math.max(0, LEVELS.indexOf(l));
+
+export class DashboardState {
+  zones = [];
+  zoneById = new Map();
+  readings = new Map(); // zoneId -> latest DensityReading
+  history = new Map(); // zoneId -> [{t, v}] oldest first, at most one point per second
+  alerts = new Map(); // alert id -> latest Alert (open ones only)
+  emergency = null;
+  historyMs;
+
+  constructor({ historyMinutes = 10 } = {}) {
+    this.historyMs = historyMinutes * 60000;
+  }
+
+  setZones(zones) {
+    this.zones = zones ?? [];
+    this.zoneById = new Map(this.zones.map((z) => [z.id, z]));
+  }
+
+  zoneName(id) { return this.zoneById.get(id)?.name ?? id; }
+
+  // apply folds one stream message in and says what changed:
+  // "density" | "alert" | "emergency" | null.
+  apply(msg) {
+    switch (msg?.type) {
+      case 'density': return this.addReading(msg.data) ? 'density' : null;
+      case 'alert': return this.setAlert(msg.data) ? 'alert' : null;
+      case 'emergency': this.emergency = msg.data?.active === false ? null : (msg.data ?? null); return 'emergency';
+      default: return null;
+    }
+  }
+
+  // addReading keeps the newest reading and extends the history; an older
+  // reading than the latest (a replay overlapping a poll) is ignored.
+  addReading(r) {
+    if (!r || typeof r.zoneId !== 'string') return false;
+    const cur = this.readings.get(r.zoneId);
+    if (cur && r.timestamp < cur.timestamp) return false;
+    this.readings.set(r.zoneId, r);
+    this.#push(r.zoneId, r.timestamp, r.density);
+    return true;
+  }
+
+  // seedHistory merges readings from /density/history under the live ones.
+  seedHistory(zoneId, readings) {
+    const live = this.history.get(zoneId) ?? [];
+    const seeded = (readings ?? []).map((r) => ({ t: r.timestamp, v: r.density }));
+    const firstLive = live.length ? live[0].t : Infinity;
+    const merged = seeded.filter((p) => p.t < firstLive - 999).concat(live);
+    this.history.set(zoneId, merged);
+    this.#trim(zoneId);
+    const last = readings?.[readings.length - 1];
+    if (last && !this.readings.has(zoneId)) this.readings.set(zoneId, last);
+  }
+
+  #push(zoneId, t, v) {
+    const h = this.history.get(zoneId) ?? [];
+    const last = h[h.length - 1];
+    if (last && t - last.t < 1000) last.v = v; // at most one point per second
+    else h.push({ t, v });
+    this.history.set(zoneId, h);
+    this.#trim(zoneId);
+  }
+
+  #trim(zoneId) {
+    const h = this.history.get(zoneId);
+    if (!h?.length) return;
+    const from = h[h.length - 1].t - this.historyMs;
+    let i = 0;
+    while (i < h.length && h[i].t < from) i++;
+    if (i) h.splice(0, i);
+  }
+
+  setAlert(a) {
+    if (!a || typeof a.id !== 'string') return false;
+    const cur = this.alerts.get(a.id);
+    if (cur && a.updatedAt < cur.updatedAt) return false;
+    if (a.status === 'resolved') this.alerts.delete(a.id);
+    else this.alerts.set(a.id, a);
+    return true;
+  }
+
+  // openAlerts: the worst first, then the newest.
+  openAlerts() {
+    return [...this.alerts.values()].sort((a, b) =>
+      (a.muted === true) - (b.muted === true)
+      || (a.status === 'acknowledged') - (b.status === 'acknowledged')
+      || levelRank(b.level) - levelRank(a.level)
+      || b.timestamp - a.timestamp);
+  }
+
+  // dropTopics forgets what a reset says is stale; the snapshot refills it.
+  dropTopics(topics) {
+    if (topics.includes('density')) {
+      this.readings.clear();
+      this.history.clear();
+    }
+    if (topics.includes('alerts')) {
+      this.alerts.clear();
+      this.emergency = null;
+    }
+  }
+}
+
+// Timeline turns the incident log and live alert/emergency messages into
+// one list, newest first, without listing the same change twice (the
+// snapshot sent on every connect repeats the open alerts).
+export class Timeline {
+  entries = []; // newest first
+  #keys = new Set();
+  #loadedUntil = 0; // newest timestamp of the loaded log: older changes are in it
+  #max;
+
+  constructor({ max = 300 } = {}) { this.#max = max; }
+
+  static alertKey(alertId, status, level) { return `${alertId}|${status}|${level ?? ''}`; }
+
+  load(incidents) {
+    const list = [...(incidents ?? [])].sort((a, b) => b.timestamp - a.timestamp || (b.seq ?? 0) - (a.seq ?? 0));
+    this.entries = list.slice(0, this.#max);
+    this.#loadedUntil = list.length ? list[0].timestamp : 0;
+    this.#keys.clear();
+    for (const i of list) {
+      if (!i.alertId) continue;
+      const status = { alert: 'active', acknowledge: 'acknowledged', resolve: 'resolved' }[i.kind];
+      if (status) this.#keys.add(Timeline.alertKey(i.alertId, status, status === 'active' ? i.level : ''));
+    }
+  }
+
+  // fromMessage adds an entry for a change the log has not shown yet and
+  // returns it (or null). prevEmergency is the emergency state before msg.
+  fromMessage(msg, zoneName = (id) => id, prevEmergency = null, now = Date.now()) {
+    let entry = null;
+    if (msg?.type === 'alert' && msg.data?.id) {
+      const a = msg.data;
+      const key = Timeline.alertKey(a.id, a.status, a.status === 'active' ? a.level : '');
+      if (this.#keys.has(key) || a.updatedAt <= this.#loadedUntil) return null;
+      this.#keys.add(key);
+      const kind = { active: 'alert', acknowledged: 'acknowledge', resolved: 'resolve' }[a.status] ?? 'alert';
+      const who = a.status === 'acknowledged' && a.acknowledgedBy ? ` by ${a.acknowledgedBy}` : '';
+      const verb = { alert: 'raised', acknowledge: 'acknowledged', resolve: 'resolved' }[kind];
+      entry = {
+        timestamp: a.status === 'acknowledged' ? (a.acknowledgedAt || a.updatedAt) : (a.status === 'resolved' ? (a.resolvedAt || a.updatedAt) : a.updatedAt),
+        kind, zoneId: a.zoneId, alertId: a.id, level: a.level,
+        actor: a.status === 'acknowledged' ? (a.acknowledgedBy ?? '') : 'engine',
+        message: `${a.level} ${a.kind} alert ${verb}${who} in ${zoneName(a.zoneId)}: ${a.message}`,
+        live: true,
+      };
+    } else if (msg?.type === 'emergency') {
+      const e = msg.data?.active === false ? null : msg.data;
+      if (e) {
+        // The snapshot repeats the current emergency on every connect.
+        if (prevEmergency?.activatedAt === e.activatedAt || e.activatedAt <= this.#loadedUntil) return null;
+        entry = { timestamp: e.activatedAt, kind: 'emergency', actor: e.activatedBy, message: `Emergency mode activated: ${e.reason}`, live: true };
+      } else {
+        if (!prevEmergency) return null;
+        entry = { timestamp: now, kind: 'emergency', actor: '', message: 'Emergency mode ended', live: true };
+      }
+    }
+    if (!entry) return null;
+    this.entries.unshift(entry);
+    this.entries.sort((a, b) => b.timestamp - a.timestamp);
+    if (this.entries.length > this.#max) this.entries.length = this.#max;
+    return entry;
+  }
+}
