@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeState, createStatusIndicator } from '../static/js/status.js';
+
+test('colours: green connected, yellow connecting/reconnecting, red disconnected/error', () => {
+  assert.equal(describeState('connected').tone, 'ok');
+  assert.equal(describeState('connecting').tone, 'pending');
+  assert.equal(describeState('reconnecting').tone, 'pending');
+  assert.equal(describeState('disconnected').tone, 'bad');
+  assert.equal(describeState('error').tone, 'bad');
+});
+
+test('titles name the stream and explain polling and giving up', () => {
+  assert.equal(describeState('connected', { stream: 'density' }).title, 'Density stream: connected');
+  assert.match(describeState('reconnecting', { stream: 'density', mode: 'polling' }).title, /polling every 5 s/);
+  assert.match(describeState('error', { stream: 'alerts', mode: 'stopped' }).title, /Retry/);
+});
+
+// A minimal element: enough DOM for the indicator's attributes.
+function fakeDoc() {
+  const make = () => ({
+    attrs: {}, dataset: {}, children: [], className: '', title: '', textContent: '',
+    setAttribute(k, v) { this.attrs[k] = v; }, append(...c) { this.children.push(...c); },
+  });
+  return { createElement: make };
+}
+
+test('the element carries data-stream, data-state, title, role and aria-live', () => {
+  const ind = createStatusIndicator(fakeDoc(), { stream: 'alerts', compact: true });
+  assert.equal(ind.element.dataset.stream, 'alerts');
+  assert.equal(ind.element.dataset.state, 'disconnected');
+  assert.equal(ind.element.attrs.role, 'status');
+  assert.equal(ind.element.attrs['aria-live'], 'polite');
+  ind.update('reconnecting', { mode: 'stream' });
+  assert.equal(ind.element.dataset.state, 'reconnecting');
+  assert.equal(ind.element.dataset.tone, 'pending');
+  assert.equal(ind.element.title, 'Alert stream: reconnecting (retrying with backoff)');
+  const label = ind.element.children[1];
+  assert.equal(label.textContent, 'Reconnecting');
+  assert.match(label.className, /visually-hidden/, 'compact: the label is for screen readers only');
+});
