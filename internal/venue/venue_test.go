@@ -45,6 +45,8 @@ func TestParseErrors(t *testing.T) {
 		{"threshold above default emergency", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"thresholds":{"critical":5}}]}`, "zones[0].thresholds.emergency", "greater than critical"},
 		{"polygon too short", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"polygon":[[0,0],[1,1]]}]}`, "zones[0].polygon", "at least 3"},
 		{"polygon point shape", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"polygon":[[0,0],[1,1],{"x":1}]}]}`, "zones[0].polygon", "array"},
+		{"unknown rule", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"dwel":"20s"}}]}`, "zones[0].rules.dwel", "unknown field"},
+		{"bad rule duration", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"dwellLow":"soon"}}]}`, "zones[0].rules", "duration"},
 		{"id too long", `{"zones":[{"id":"` + strings.Repeat("x", 65) + `","kind":"moving","areaM2":4}]}`, "zones[0].id", "64"},
 	}
 	for _, tt := range tests {
