@@ -329,7 +329,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	if _, err := New(Options{Engine: newFakeEngine(nil), AllowedOrigins: []string{"not an origin"}}); err == nil {
 		t.Error("bad origin accepted")
 	}
-	clash := webFunc(func(mux *http.ServeMux) { mux.HandleFunc("GET /api/crowd-risk/zones", func(http.ResponseWriter, *http.Request) {}) })
+	clash := webFunc(func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /api/crowd-risk/zones", func(http.ResponseWriter, *http.Request) {})
+	})
 	if _, err := New(Options{Engine: newFakeEngine(nil), Web: clash}); err == nil {
 		t.Error("a route clash was not reported")
 	}
