@@ -79,9 +79,10 @@ func (s *fitSeries) prune(now time.Time) {
 // refit recomputes the trend and forecast fits over the closed buckets.
 func (s *fitSeries) refit(now time.Time, r Rules) {
 	trendPts := s.since(now.Add(-r.TrendSustain))
+	trendFit := theilSen(trendPts)
 	s.trend, s.trendOK = 0, false
-	if l := theilSen(trendPts); l.ok {
-		s.trend = l.slope * 60
+	if trendFit.ok {
+		s.trend = trendFit.slope * 60
 		span := trendPts[len(trendPts)-1].at.Sub(trendPts[0].at)
 		// Covered: a bucket or two short of the window still counts.
 		s.trendOK = span >= r.TrendSustain-2*s.width
@@ -92,7 +93,11 @@ func (s *fitSeries) refit(now time.Time, r Rules) {
 	// a people counter's noise, a fit extrapolated fifteen minutes ahead is
 	// off by more than the 10 % an operator can plan with.
 	if len(pts) >= 5 && pts[len(pts)-1].at.Sub(pts[0].at) >= r.ForecastWindow-2*s.width {
-		s.forecast = theilSen(pts)
+		if len(pts) == len(trendPts) {
+			s.forecast = trendFit // same window (the default): fit once
+		} else {
+			s.forecast = theilSen(pts)
+		}
 	}
 }
 
