@@ -74,7 +74,12 @@ type Options struct {
 	Web     Web     // nil: no pages
 	// Auth verifies tokens. nil means the engine runs without a secret (the
 	// loopback demo): every request is the admin "local".
-	Auth           *auth.Verifier
+	Auth *auth.Verifier
+	// AllowAnyHost lifts the DNS-rebinding guard of an engine without Auth:
+	// normally such an engine only answers requests whose Host is a loopback
+	// name, so that a web page whose domain resolves to 127.0.0.1 cannot
+	// drive the local admin API through a browser. Set it for --insecure.
+	AllowAnyHost   bool
 	TestingEnabled bool
 	// AllowedOrigins may call the API from other origins (CORS, with
 	// credentials), e.g. "https://ops.example.org". Exact matches only.
@@ -151,6 +156,9 @@ func New(opts Options) (http.Handler, error) {
 	var h http.Handler = s.fallback(mux)
 	h = cop.Handler(h)
 	h = s.cors(h)
+	if opts.Auth == nil && !opts.AllowAnyHost {
+		h = s.loopbackHostOnly(h)
+	}
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.withRequestID(h)

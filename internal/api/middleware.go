@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
+	"github.com/crowdrisk/crowdrisk/internal/auth"
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
@@ -89,11 +91,15 @@ func (s *server) securityHeaders(next http.Handler) http.Handler {
 func (s *server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
+		if len(s.origins) > 0 {
+			// Answers differ by origin, so caches must key on it, even
+			// for requests that carry none.
+			w.Header().Add("Vary", "Origin")
+		}
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Origin")
 		allowed := s.origins[origin]
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		if preflight {
@@ -115,6 +121,26 @@ func (s *server) cors(next http.Handler) http.Handler {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
 			w.Header().Set("Access-Control-Allow-Credentials", "true")
 			w.Header().Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHostOnly refuses requests that do not name this machine in Host.
+// Without a secret every caller is admin; the listen address keeps other
+// machines out, and this keeps out browsers tricked by DNS rebinding
+// (evil.example resolving to 127.0.0.1 makes its pages "same-origin" with
+// the engine).
+func (s *server) loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		if !auth.IsLoopbackHost(host) {
+			s.fail(w, r, crowd.Errorf(crowd.ErrForbidden, "host %q refused: this engine runs without a JWT secret and answers only to localhost", r.Host))
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

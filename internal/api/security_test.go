@@ -72,6 +72,9 @@ func TestCORS(t *testing.T) {
 	if r.header.Get("Access-Control-Allow-Origin") != good || r.header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Fatalf("allowed origin: %v", r.header)
 	}
+	if r := e.do("GET", Prefix+"/zones", "", "Authorization", viewer); !strings.Contains(r.header.Get("Vary"), "Origin") {
+		t.Errorf("a response without Origin lacks Vary: Origin, so a cache could serve it cross-origin")
+	}
 	r = e.do("GET", Prefix+"/zones", "", "Origin", evil, "Authorization", viewer)
 	if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Fatalf("foreign origin got CORS headers: %v", r.header)
@@ -246,5 +249,26 @@ func TestLimiterTableIsBounded(t *testing.T) {
 	l.allow("c", t0) // evicts b
 	if ok, _ := l.allow("a", t0); ok {
 		t.Fatal("client a was forgotten and got a fresh bucket")
+	}
+}
+
+func TestNoSecretAnswersOnlyToLoopbackHosts(t *testing.T) {
+	e := start(t, false, nil)
+	for _, host := range []string{"localhost:8080", "127.0.0.1", "[::1]:9", "LOCALHOST"} {
+		if r := e.do("GET", Prefix+"/zones", "", "Host", host); r.status != 200 {
+			t.Errorf("Host %s: %d", host, r.status)
+		}
+	}
+	for _, host := range []string{"evil.example:8080", "rebind.evil.example", "10.0.0.1", "localhost.evil.example"} {
+		wantError(t, e.do("GET", Prefix+"/zones", "", "Host", host), 403, "forbidden", "")
+	}
+	// With a secret, or --insecure, any Host is fine.
+	e = start(t, false, func(o *Options) { o.AllowAnyHost = true })
+	if r := e.do("GET", Prefix+"/zones", "", "Host", "ops.example.org"); r.status != 200 {
+		t.Errorf("AllowAnyHost: %d", r.status)
+	}
+	e = start(t, true, nil)
+	if r := e.do("GET", "/healthz", "", "Host", "ops.example.org"); r.status != 200 {
+		t.Errorf("with auth: %d", r.status)
 	}
 }

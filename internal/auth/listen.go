@@ -18,7 +18,7 @@ func CheckListen(addr string, haveSecret, insecure bool) error {
 	if err != nil {
 		return fmt.Errorf("listen address %q: %v (want host:port, e.g. 127.0.0.1:8080)", addr, err)
 	}
-	if isLoopback(host) {
+	if IsLoopbackHost(host) {
 		return nil
 	}
 	where := host
@@ -30,7 +30,9 @@ func CheckListen(addr string, haveSecret, insecure bool) error {
 		"set CROWDRISK_JWT_SECRET to require tokens, or pass --insecure to expose an unauthenticated engine anyway", addr, where)
 }
 
-func isLoopback(host string) bool {
+// IsLoopbackHost reports whether host (a name or an IP, without port or
+// brackets) can only mean this machine.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
