@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+)
+
+// commitLock serialises commits across every instance sharing the database,
+// as SQLite's single writer does: identity values (incident Seq) are then
+// handed out in commit order, so a reader paging the incident log by Seq
+// never skips an entry that a slower transaction commits later.
+const commitLock int64 = 0x63726f7764636d74
+
+const upsertAlert = `INSERT INTO alerts (id, zone_id, level, kind, message, density, raised_at, status,
+	updated_at, acknowledged_by, acknowledged_at, resolved_at, muted, muted_reason, notifications)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (id) DO UPDATE SET
+	zone_id = excluded.zone_id, level = excluded.level, kind = excluded.kind,
+	message = excluded.message, density = excluded.density, raised_at = excluded.raised_at,
+	status = excluded.status, updated_at = excluded.updated_at,
+	acknowledged_by = excluded.acknowledged_by, acknowledged_at = excluded.acknowledged_at,
+	resolved_at = excluded.resolved_at, muted = excluded.muted,
+	muted_reason = excluded.muted_reason, notifications = excluded.notifications`
+
+// Commit applies the batch in one transaction, sent to the server as one
+// pipelined round trip.
+func (s *Store) Commit(ctx context.Context, b store.Batch) error {
+	if b.Empty() {
+		return nil
+	}
+	q, err := batchQueries(b)
+	if err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	err = s.pool.with(ctx, func(c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			return tx.SendBatch(ctx, q).Close()
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+func batchQueries(b store.Batch) (*pgx.Batch, error) {
+	q := &pgx.Batch{}
+	q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
+	for _, a := range b.Alerts {
+		if a.ID == "" {
+			return nil, crowd.Invalidf("alerts.id", "an alert needs an id")
+		}
+		q.Queue(upsertAlert, a.ID, a.ZoneID, a.Level.String(), string(a.Kind), a.Message, a.Density,
+			a.Timestamp, string(a.Status), a.UpdatedAt, a.AcknowledgedBy, a.AcknowledgedAt, a.ResolvedAt,
+			a.Muted, a.MutedReason, a.Notifications)
+	}
+	if b.SetEmergency {
+		if m := b.Emergency; m == nil {
+			q.Queue("INSERT INTO emergency (ended) VALUES (TRUE)")
+		} else {
+			zones := m.ZoneIDs
+			if zones == nil {
+				zones = []string{}
+			}
+			q.Queue(`INSERT INTO emergency (ended, active, reason, zone_ids, activated_at, activated_by)
+				VALUES (FALSE, $1, $2, $3, $4, $5)`, m.Active, m.Reason, zones, m.ActivatedAt, m.ActivatedBy)
+		}
+	}
+	for _, e := range b.Events {
+		if e.ID.IsZero() {
+			return nil, crowd.Invalidf("events.id", "an event needs an id")
+		}
+		data := e.Data
+		if data == nil {
+			data = []byte{}
+		}
+		q.Queue("INSERT INTO events (id, topic, type, data, at) VALUES ($1, $2, $3, $4, $5)",
+			int64(e.ID), string(e.Topic), e.Type, data, e.At.UnixMilli())
+	}
+	for _, in := range b.Incidents {
+		var level *string
+		if in.Level != nil {
+			name := in.Level.String()
+			level = &name
+		}
+		q.Queue(`INSERT INTO incidents (ts, kind, zone_id, alert_id, level, actor, message)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.Timestamp, string(in.Kind), in.ZoneID, in.AlertID,
+			level, in.Actor, in.Message)
+	}
+	return q, nil
+}
+
+// Emergency returns the newest emergency row, nil when it ended (or none).
+func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
+	var (
+		ended bool
+		m     crowd.EmergencyMode
+	)
+	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
+			FROM emergency ORDER BY seq DESC LIMIT 1`).Scan(&ended, &m.Active, &m.Reason, &m.ZoneIDs, &m.ActivatedAt, &m.ActivatedBy)
+	})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ended) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: emergency: %w", err)
+	}
+	return &m, nil
+}
