@@ -27,6 +27,13 @@ type Publisher interface {
 	Publish(events ...*event.Event)
 }
 
+// Observer is told what the engine did, for metrics. Calls happen with the
+// engine's lock held: keep them cheap (counters).
+type Observer interface {
+	Ingested(readings int)
+	AlertChanged(a crowd.Alert)
+}
+
 // Options configure an Engine.
 type Options struct {
 	Venue     crowd.Venue
@@ -42,6 +49,7 @@ type Options struct {
 	HistoryWindow time.Duration
 	Now           func() time.Time
 	Logger        *slog.Logger
+	Observer      Observer // optional
 }
 
 // Engine is safe for concurrent use.

@@ -25,6 +25,9 @@ func (e *Engine) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.D
 	for _, r := range readings {
 		out = append(out, e.observeLocked(s, r))
 	}
+	if e.opts.Observer != nil {
+		e.opts.Observer.Ingested(len(out))
+	}
 	if err := e.apply(ctx, s); err != nil {
 		e.log.Warn("readings applied but not yet persisted", "err", err)
 	}

@@ -14,11 +14,12 @@ import (
 // events to publish, with ids assigned in the order the changes happened.
 type step struct {
 	seq    *event.Sequencer
+	obs    Observer
 	batch  store.Batch
 	events []*event.Event
 }
 
-func (e *Engine) newStep() *step { return &step{seq: e.seq} }
+func (e *Engine) newStep() *step { return &step{seq: e.seq, obs: e.opts.Observer} }
 
 func (s *step) density(r crowd.DensityReading) {
 	ev := densityEvent(s.seq.Next(), r)
@@ -29,6 +30,9 @@ func (s *step) alert(a crowd.Alert) {
 	ev := alertEvent(s.seq.Next(), a)
 	s.batch.Alerts = append(s.batch.Alerts, a)
 	s.durable(ev)
+	if s.obs != nil {
+		s.obs.AlertChanged(a)
+	}
 }
 
 func (s *step) emergency(m *crowd.EmergencyMode) {

@@ -38,6 +38,10 @@ type Options struct {
 	ShutdownSpread time.Duration // default 5s
 	// Gzip enables gzip for clients that accept it. Default on.
 	DisableGzip bool
+	// OnDelivered, when set, is told after each successful write how many
+	// events went out and when the oldest of them was published (for the
+	// delivery-latency histogram).
+	OnDelivered func(n int, oldestPublished time.Time)
 	// WriteError writes an error response (the API's one error mapping).
 	WriteError func(http.ResponseWriter, *http.Request, error)
 	Logger     *slog.Logger
@@ -230,8 +234,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 				s.logEnd(client, err)
 				return
 			}
-			s.hub.CountDelivered(len(batch.Events))
+			s.delivered(batch.Events)
 		}
+	}
+}
+
+func (s *Server) delivered(evs []*event.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	s.hub.CountDelivered(len(evs))
+	if s.opts.OnDelivered != nil {
+		s.opts.OnDelivered(len(evs), evs[0].At)
 	}
 }
 

@@ -25,8 +25,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := fs.ReadFile(fsys, "migrations/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -56,8 +56,8 @@ func loadMigrations() ([]migration, error) {
 // on one connection makes instances that start together take turns: even
 // CREATE TABLE IF NOT EXISTS races in PostgreSQL (a unique violation on the
 // catalog), so the lock covers the schema table too.
-func migrate(ctx context.Context, conn *pgx.Conn) error {
-	ms, err := loadMigrations()
+func migrate(ctx context.Context, conn *pgx.Conn, fsys fs.FS) error {
+	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: newPool(cfg)}
-	if err := s.pool.with(ctx, func(c *pgx.Conn) error { return migrate(ctx, c) }); err != nil {
+	if err := s.pool.with(ctx, func(c *pgx.Conn) error { return migrate(ctx, c, migrationFiles) }); err != nil {
 		s.pool.close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}

@@ -50,7 +50,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// The writer switches the file to WAL (a property of the file) and
 	// migrates it before any reader exists, so readers never see a
 	// half-built schema.
-	if err := migrate(ctx, write); err != nil {
+	if err := migrate(ctx, write, migrationFiles); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}

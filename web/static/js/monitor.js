@@ -68,7 +68,8 @@ async function main() {
   try {
     const venue = await api.get(`${API}/venue`).catch(async () => ({ name: '', zones: await api.get(`${API}/zones`) }));
     state.setZones(venue.zones);
-    byId('venue-name').textContent = venue.name ?? '';
+    // The engine's title may already name the venue.
+    if (venue.name && !document.title.includes(venue.name)) byId('venue-name').textContent = venue.name;
     markAll();
     const [alerts, emergency, incidents] = await Promise.all([
       api.get(`${API}/alerts?status=open`).catch(() => []),

@@ -18,7 +18,7 @@ function zoneCard(z, state) {
   const fill = h('span', { class: 'occ-fill' });
   fill.style.width = `${Math.min(100, occ * 100).toFixed(1)}%`; // CSSOM, allowed under the CSP
   const forecast = fmtForecast(r?.forecast);
-  return h('article', { class: 'zone', dataset: { level, zone: z.id }, 'aria-label': `${z.name}: ${level}` },
+  return h('article', { class: 'zone', dataset: { level, zone: z.id, timestamp: r?.timestamp ?? '' }, 'aria-label': `${z.name}: ${level}` },
     h('header', { class: 'zone-head' },
       h('h3', {}, z.name),
       h('span', { class: 'level-badge', dataset: { level } }, level.toUpperCase())),
