@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	a.streams = sse.NewServer(sse.Options{
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
-		ShutdownSpread: cfg.ShutdownSpread, Logger: log,
+		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
 	})
 	handler, err := a.handler()
 	if err != nil {
@@ -123,8 +123,9 @@ func (a *App) handler() (http.Handler, error) {
 	return api.New(api.Options{
 		Engine: a.engine, Streams: a.streams, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
-		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:     a.engine.Ready, Logger: a.log,
+		AllowAnyHost: a.cfg.Insecure,
+		RateLimit:    api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
+		Ready:        a.engine.Ready, Logger: a.log,
 	})
 }
 
@@ -224,6 +225,16 @@ func (a *App) pruneLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// streamClient keys the per-client stream cap by the signed-in subject when
+// there is one (a control room's screens share one address behind NAT, but
+// not one token), else by address.
+func streamClient(r *http.Request) string {
+	if p, ok := auth.FromContext(r.Context()); ok && p.Subject != "" {
+		return "sub:" + p.Subject
+	}
+	return "ip:" + sse.RemoteIP(r)
 }
 
 // storeReplay adapts the store to the hub's durable replay.

@@ -379,3 +379,19 @@ func TestHistoryKeepsOnePerSecond(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAcknowledgeAlertResolvedBeforeRestartIsConflict(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := &clock{t: t0}
+	s1, _ := sqlite.Open(context.Background(), path)
+	f := open(t, path, c, s1)
+	a, _ := f.eng.TestAlert(context.Background(), "hall", crowd.Watch, "", "admin")
+	if _, err := f.eng.Acknowledge(context.Background(), a.ID, "op"); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	g := open(t, path, c, nil)
+	if _, err := g.eng.Acknowledge(context.Background(), a.ID, "op"); crowd.ErrorCode(err) != crowd.ErrConflict {
+		t.Fatalf("acknowledging an alert resolved before the restart: %v", err)
+	}
+}

@@ -15,6 +15,13 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	a, incidents, err := e.monitor.Acknowledge(id, actor, e.now())
+	if crowd.ErrorCode(err) == crowd.ErrNotFound {
+		// The monitor knows only open alerts and recently resolved ones; an
+		// alert resolved long ago (or before a restart) is in the store.
+		if stored, serr := e.store.Alert(ctx, id); serr == nil && stored.Status == crowd.StatusResolved {
+			err = crowd.Errorf(crowd.ErrConflict, "alert %s is already resolved", id)
+		}
+	}
 	if err != nil {
 		return crowd.Alert{}, crowd.PrefixField(err, "id")
 	}
