@@ -56,6 +56,9 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 		if a.ID == "" {
 			return nil, crowd.Invalidf("alerts.id", "an alert needs an id")
 		}
+		if !validLevel(a.Level) || !a.Status.Valid() {
+			return nil, crowd.Invalidf("alerts", "alert %s has level %v and status %q", a.ID, a.Level, a.Status)
+		}
 		q.Queue(upsertAlert, a.ID, a.ZoneID, a.Level.String(), string(a.Kind), a.Message, a.Density,
 			a.Timestamp, string(a.Status), a.UpdatedAt, a.AcknowledgedBy, a.AcknowledgedAt, a.ResolvedAt,
 			a.Muted, a.MutedReason, a.Notifications)
@@ -84,6 +87,9 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 			int64(e.ID), string(e.Topic), e.Type, data, e.At.UnixMilli())
 	}
 	for _, in := range b.Incidents {
+		if in.Level != nil && !validLevel(*in.Level) {
+			return nil, crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
+		}
 		var level *string
 		if in.Level != nil {
 			name := in.Level.String()
@@ -114,3 +120,7 @@ func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
 	}
 	return &m, nil
 }
+
+// validLevel keeps levels that would not read back (by name) out of the
+// store.
+func validLevel(l crowd.Level) bool { return l >= crowd.Normal && l <= crowd.Emergency }

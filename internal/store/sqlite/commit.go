@@ -46,6 +46,9 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 		if a.ID == "" {
 			return crowd.Invalidf("alerts.id", "an alert needs an id")
 		}
+		if !validLevel(a.Level) || !a.Status.Valid() {
+			return crowd.Invalidf("alerts", "alert %s has level %v and status %q", a.ID, a.Level, a.Status)
+		}
 		if _, err := tx.ExecContext(ctx, upsertAlert, a.ID, a.ZoneID, a.Level.String(), string(a.Kind),
 			a.Message, a.Density, a.Timestamp, string(a.Status), a.UpdatedAt, a.AcknowledgedBy,
 			a.AcknowledgedAt, a.ResolvedAt, a.Muted, a.MutedReason, a.Notifications); err != nil {
@@ -67,6 +70,9 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 		}
 	}
 	for _, in := range b.Incidents {
+		if in.Level != nil && !validLevel(*in.Level) {
+			return crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
+		}
 		var level any
 		if in.Level != nil {
 			level = in.Level.String()
@@ -131,3 +137,7 @@ func nonNilStrings(s []string) []string {
 	}
 	return s
 }
+
+// validLevel keeps levels that would not read back (by name) out of the
+// store.
+func validLevel(l crowd.Level) bool { return l >= crowd.Normal && l <= crowd.Emergency }

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"AlertNotFound", testAlertNotFound},
 		{"AlertFilters", testAlertFilters},
 		{"AtomicCommit", testAtomicCommit},
+		{"RejectsInvalid", testRejectsInvalid},
+		{"DomainFieldsCovered", testDomainFieldsCovered},
 		{"Emergency", testEmergency},
 		{"EventsAfter", testEventsAfter},
 		{"PruneByCount", testPruneByCount},
