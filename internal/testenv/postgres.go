@@ -97,7 +97,7 @@ func startPostgres() (*PostgresServer, error) {
 	// Not t.TempDir(): when we run as root the server runs as the postgres
 	// user, who must be able to enter every directory on the path, and a
 	// test's temp directory sits inside a root-only (0700) parent.
-	dir, err := os.MkdirTemp("", clusterPrefix)
+	dir, err := os.MkdirTemp(clusterParent(), clusterPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("testenv: postgres dir: %w", err)
 	}
@@ -334,7 +334,7 @@ const clusterPrefix = "crowdrisk-testenv-pg-"
 // is gone (it was killed, or had no TestMain calling Main); their servers
 // already stopped with it.
 func removeStaleClusters() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), clusterPrefix+"*"))
+	dirs, _ := filepath.Glob(filepath.Join(clusterParent(), clusterPrefix+"*"))
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
 		if err != nil {
@@ -346,6 +346,25 @@ func removeStaleClusters() {
 		}
 		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
 			os.RemoveAll(d)
+		}
+	}
+}
+
+// clusterParent is the directory the clusters live in: the temp directory,
+// unless we are root and the postgres user could not reach into it (a
+// TMPDIR under /root), then /tmp.
+func clusterParent() string {
+	dir := os.TempDir()
+	if os.Geteuid() != 0 {
+		return dir
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return dir
 		}
 	}
 }
