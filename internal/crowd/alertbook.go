@@ -96,7 +96,7 @@ func (m *Monitor) raise(z *zoneState, kind AlertKind, level Level, msg string, d
 		ID: m.newID(), ZoneID: z.zone.ID, Level: level, Kind: kind, Message: msg,
 		Density: density, Timestamp: at, Status: StatusActive, UpdatedAt: at,
 	}}
-	if z.level == Emergency && level < Emergency {
+	if z.inEmergency() && level < Emergency {
 		e.a.Muted, e.a.MutedReason = true, z.muteReason()
 	}
 	m.notify(z, e, at)
@@ -125,7 +125,7 @@ func (m *Monitor) escalate(z *zoneState, e *alertEntry, level Level, msg string,
 	from := e.a.Level
 	e.a.Level, e.a.Message, e.a.Density, e.a.UpdatedAt = level, msg, density, at
 	e.a.Status, e.a.AcknowledgedBy, e.a.AcknowledgedAt = StatusActive, "", 0
-	if e.a.Muted && !(z.level == Emergency && level < Emergency) {
+	if e.a.Muted && !(z.inEmergency() && level < Emergency) {
 		e.a.Muted, e.a.MutedReason = false, ""
 	}
 	m.notify(z, e, at)
@@ -192,7 +192,7 @@ func (m *Monitor) rememberResolved(id string) {
 // attention goes to the emergency; they come back when it ends.
 func (m *Monitor) applyMutes(z *zoneState, at int64, c *changes) {
 	for _, e := range z.open {
-		mute := z.level == Emergency && e.a.Level < Emergency
+		mute := z.inEmergency() && e.a.Level < Emergency
 		if mute == e.a.Muted {
 			continue
 		}

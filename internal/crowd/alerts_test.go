@@ -256,7 +256,7 @@ func TestIncidentsOfAnEpisode(t *testing.T) {
 			got = append(got, string(in.Kind)+":"+in.Level.String()+"@"+time.UnixMilli(in.Timestamp).Sub(t0).String())
 		}
 	}
-	equalStrings(t, "incidents", got, []string{"level:watch@55s", "alert:watch@55s", "level:normal@3m25s", "resolve:watch@3m25s"})
+	equalStrings(t, "incidents", got, []string{"level:watch@25s", "alert:watch@55s", "level:normal@3m25s", "resolve:watch@3m25s"})
 }
 
 func TestRaise(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 )
 
 // levelRule keeps the one rule alert of a level-driven kind (density,
-// capacity) in step with its track's level:
+// capacity) in step with its track's dwelled level (not the displayed one:
+// a level that has not held for its dwell shows on the dashboard but does
+// not alert, see levelTrack):
 //   - none open and the level is raised: raise one;
 //   - the level goes above the alert's: escalate it;
 //   - the level stays at the alert's: remind, if unacknowledged and critical;
@@ -16,7 +18,7 @@ import (
 //     raised then, an alert for its current level opens once that level
 //     has held for DwellLow (see levelTrack.settled).
 func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, density float64, msg string, at int64, c *changes) {
-	level := track.level
+	level := track.alert
 	e := z.slots[kind]
 	if e == nil {
 		if level >= Watch && track.settled(time.UnixMilli(at), z.rules.DwellLow) {
@@ -42,13 +44,22 @@ func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, den
 	}
 }
 
-// trackLevel is the current level of the track behind a rule alert's kind.
+// trackLevel is the dwelled level of the track behind a rule alert's kind:
+// the level its alert follows.
 func (z *zoneState) trackLevel(kind AlertKind) (Level, bool) {
 	switch kind {
 	case KindDensity:
-		return z.density.level, true
+		return z.density.alert, true
 	case KindCapacity:
-		return z.capacity.level, true
+		return z.capacity.alert, true
 	}
 	return Normal, false
+}
+
+// inEmergency reports whether the zone's alerts are in emergency, which
+// mutes its lower alerts. It is the dwelled level, not the displayed one:
+// the emergency alert that takes the operator's attention exists then, and
+// a critical alert about to escalate is not muted in the seconds before.
+func (z *zoneState) inEmergency() bool {
+	return max(z.density.alert, z.capacity.alert) == Emergency
 }

@@ -8,7 +8,9 @@ import (
 )
 
 // Monitor turns each zone's readings into levels, alerts and incident-log
-// lines. It is pure: no I/O, no wall clock (time comes from the readings and
+// lines. A zone's level is what the dashboard shows (the smoothed density's
+// band at once, down through the hysteresis); its alerts follow the levels
+// that held for their dwell, so a brief peak is seen but pages nobody. It is pure: no I/O, no wall clock (time comes from the readings and
 // the callers), so a recorded day replayed in seconds gives the alerts it
 // gave live. It is not safe for concurrent use; the engine serialises calls.
 type Monitor struct {
@@ -91,9 +93,12 @@ func NewMonitor(zones []Zone, opts MonitorOptions) *Monitor {
 
 // Outcome is what one reading changed, for the engine to store and publish.
 type Outcome struct {
-	// Reading is for the density stream: raw, smoothed, judged level,
+	// Reading is for the density stream: raw, smoothed, displayed level,
 	// trend, forecast, occupancy and count.
-	Reading      DensityReading
+	Reading DensityReading
+	// LevelChanged reports a change of the displayed level (Reading.Level)
+	// from Previous; an incident line records every one, including levels
+	// that never held long enough to raise an alert.
 	LevelChanged bool
 	Previous     Level
 	// Alerts are the alerts created or changed by the reading, each once

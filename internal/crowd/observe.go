@@ -16,7 +16,7 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	rules, at := z.rules, ms(r.Time)
 	smoothed := z.smooth.add(r.Time, r.Density)
 	z.series.add(r.Time, smoothed, rules)
-	densityLevel := z.density.step(trackInput{
+	z.density.step(trackInput{
 		at: r.Time, smoothed: smoothed, raw: r.Density,
 		bands: z.zone.Thresholds, margin: rules.HysteresisDensity,
 	}, rules)
@@ -24,7 +24,6 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	// Occupancy: the count when the sensor gave one, else density × area;
 	// its smoothed value is the smoothed density × area (a median of counts).
 	var occupancy, smoothedOcc float64
-	capacityLevel := Normal
 	if z.zone.Capacity > 0 {
 		persons := r.Density * z.zone.AreaM2
 		if r.Count != nil {
@@ -32,15 +31,17 @@ func (m *Monitor) Observe(r Reading) Outcome {
 		}
 		occupancy = persons / float64(z.zone.Capacity)
 		smoothedOcc = smoothed * z.zone.AreaM2 / float64(z.zone.Capacity)
-		capacityLevel = z.capacity.step(trackInput{
+		z.capacity.step(trackInput{
 			at: r.Time, smoothed: smoothedOcc, raw: occupancy,
 			bands: rules.capacityBands(), margin: rules.HysteresisCapacity,
 		}, rules)
 	}
 
+	// The zone shows the worse of its two displayed levels; the alerts
+	// below follow each track's dwelled level instead.
 	prev := z.level
-	z.level = max(densityLevel, capacityLevel)
-	forecast := forecastNext(&z.series, z.zone.Thresholds, densityLevel, smoothed, r.Time, rules)
+	z.level = max(z.density.level, z.capacity.level)
+	forecast := forecastNext(&z.series, z.zone.Thresholds, z.density.level, smoothed, r.Time, rules)
 	z.latest = DensityReading{
 		ZoneID: z.zone.ID, Density: r.Density, Smoothed: smoothed, Level: z.level,
 		Count: r.Count, Occupancy: occupancy, Trend: z.series.trend,
@@ -56,16 +57,16 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	// An emergency entered on raw readings is reported at the raw density,
 	// so the alert does not show a value below the emergency threshold.
 	alertDensity := smoothed
-	if densityLevel == Emergency {
+	if z.density.alert == Emergency {
 		alertDensity = math.Max(smoothed, r.Density)
 	}
-	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(densityLevel, alertDensity), at, &c)
+	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(z.density.alert, alertDensity), at, &c)
 	if z.zone.Capacity > 0 {
 		occ := smoothedOcc
-		if capacityLevel == Emergency {
+		if z.capacity.alert == Emergency {
 			occ = math.Max(occ, occupancy)
 		}
-		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(capacityLevel, occ), at, &c)
+		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(z.capacity.alert, occ), at, &c)
 	}
 	m.trendRule(z, r, smoothed, &c)
 	m.forecastRule(z, r, forecast, smoothed, &c)
@@ -77,12 +78,14 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	}
 }
 
+// The messages say "reached", not "is at": the alert's level is the highest
+// that held for its dwell, and the zone may already show a higher one.
 func (z *zoneState) densityMessage(l Level, density float64) string {
-	return fmt.Sprintf("zone %s is at %s: density %.2f p/m² (%s from %.2f)",
+	return fmt.Sprintf("zone %s reached %s: density %.2f p/m² (%s from %.2f)",
 		z.zone.Name, l, density, l, z.zone.Thresholds.Entry(l))
 }
 
 func (z *zoneState) capacityMessage(l Level, occupancy float64) string {
-	return fmt.Sprintf("zone %s is at %s: %.0f%% of licensed capacity %d (%s from %.0f%%)",
+	return fmt.Sprintf("zone %s reached %s: %.0f%% of licensed capacity %d (%s from %.0f%%)",
 		z.zone.Name, l, occupancy*100, z.zone.Capacity, l, z.rules.capacityBands().Entry(l)*100)
 }

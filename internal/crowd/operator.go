@@ -125,9 +125,9 @@ func (m *Monitor) Restore(open []Alert, latest []DensityReading) {
 		z.slots[a.Kind] = e
 		switch a.Kind {
 		case KindDensity:
-			z.density.level = max(z.density.level, a.Level)
+			z.density.restore(a.Level)
 		case KindCapacity:
-			z.capacity.level = max(z.capacity.level, a.Level)
+			z.capacity.restore(a.Level)
 		case KindTrend:
 			z.trend.on = time.UnixMilli(a.UpdatedAt)
 		case KindForecast:
@@ -138,8 +138,19 @@ func (m *Monitor) Restore(open []Alert, latest []DensityReading) {
 		z.level = max(z.density.level, z.capacity.level)
 	}
 	for _, d := range latest {
-		if z := m.byID[d.ZoneID]; z != nil {
-			z.latest, z.has = d, true
+		z := m.byID[d.ZoneID]
+		if z == nil {
+			continue
 		}
+		z.latest, z.has = d, true
+		// The display comes back at least at what the last smoothed value
+		// classifies as; a level above that (held by the hysteresis) is
+		// not stored per track, and is judged afresh.
+		z.density.level = max(z.density.level, z.zone.Thresholds.Classify(d.Smoothed))
+		if z.zone.Capacity > 0 {
+			occ := d.Smoothed * z.zone.AreaM2 / float64(z.zone.Capacity)
+			z.capacity.level = max(z.capacity.level, z.rules.capacityBands().Classify(occ))
+		}
+		z.level = max(z.density.level, z.capacity.level)
 	}
 }

@@ -28,9 +28,13 @@ type Forecast struct {
 // the raw density, its smoothed value, the zone's judged level, its trend and
 // forecast. Timestamp is the reading's own time in ms since the epoch.
 type DensityReading struct {
-	ZoneID    string    `json:"zoneId"`
-	Density   float64   `json:"density"`
-	Smoothed  float64   `json:"smoothed"`
+	ZoneID   string  `json:"zoneId"`
+	Density  float64 `json:"density"`
+	Smoothed float64 `json:"smoothed"`
+	// Level is what the zone is now: the band of the smoothed density (or
+	// occupancy, whichever is worse), entered at once and left only through
+	// the hysteresis. It can be above the zone's alerts, which wait for
+	// their dwell.
 	Level     Level     `json:"level"`
 	Count     *int      `json:"count,omitempty"`
 	Occupancy float64   `json:"occupancy"` // persons / licensed capacity (0 when no capacity)

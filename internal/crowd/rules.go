@@ -14,21 +14,28 @@ type Rules struct {
 	// an alert.
 	SmoothingWindow time.Duration
 	// DwellLow is how long the smoothed density must stay at or above the
-	// watch or warning threshold before the level is entered; DwellCritical
-	// the same for critical (shorter, because it matters more).
+	// watch or warning threshold before an alert at that level is raised
+	// (or escalated to it); DwellCritical the same for critical and, on the
+	// smoothed density, emergency (shorter, because it matters more). The
+	// dwell gates alerts only: the zone's displayed level is the smoothed
+	// density's band at once, because the median already absorbs spikes
+	// and a control room must see a dense crowd as soon as it is dense.
+	// A brief peak thus shows on the dashboard without paging anyone.
 	DwellLow      time.Duration
 	DwellCritical time.Duration
 	// EmergencyReadings consecutive raw readings at or above the emergency
-	// threshold enter emergency. Raw, not smoothed: a median over the window
-	// would delay an emergency by half the window, and two readings in a row
-	// already rule out a single glitch. A smoothed density held above the
-	// emergency threshold for DwellCritical also enters it, so a noisy
+	// threshold put the zone in emergency and raise its emergency alert at
+	// once. Raw, not smoothed: a median over the window would delay an
+	// emergency by half the window, and two readings in a row already rule
+	// out a single glitch. A smoothed density in the emergency band shows
+	// emergency too, and raises the alert after DwellCritical, so a noisy
 	// series straddling the threshold is not stuck at critical.
 	EmergencyReadings int
 	// HysteresisDensity (p/m²) and HysteresisCapacity (fraction of licensed
 	// capacity) are how far below a level's entry the smoothed value must
-	// fall, for HysteresisHold, before the level is left: a crowd hovering
-	// at a threshold must not flap the alert.
+	// fall, for HysteresisHold, before the level is left (displayed and
+	// alerted alike): a crowd hovering at a threshold must flap neither the
+	// dashboard nor the alert.
 	HysteresisDensity  float64
 	HysteresisCapacity float64
 	HysteresisHold     time.Duration
@@ -150,7 +157,7 @@ func (r Rules) capacityBands() Thresholds {
 }
 
 // dwell is how long a smoothed value must stay at or above level l's entry
-// before l is entered.
+// before an alert at l is raised.
 func (r Rules) dwell(l Level) time.Duration {
 	if l >= Critical {
 		return r.DwellCritical
