@@ -1,0 +1,125 @@
+package redisbus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// doneScript records that the leader has handled a command: it moves the
+// persisted read position past it and hands the reply to the waiting
+// instance, both only while the fence holds. ARGV: fence, entry id, reply
+// key ("" for none), reply payload, reply TTL in ms.
+var doneScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', ARGV[3], ARGV[4])
+  redis.call('PEXPIRE', ARGV[3], ARGV[5])
+end
+return 1`)
+
+// ErrNoReply is returned by Submit when no leader answered in time.
+var ErrNoReply = errors.New("redisbus: no reply from the leader in time")
+
+// Command is one request to the leader.
+type Command struct {
+	ID       string // stream entry id, set by Redis
+	Op       string
+	Body     []byte
+	Reply    string    // key the reply goes to
+	Deadline time.Time // zero: execute however late (readings)
+}
+
+// Queue is the command stream: followers submit, the leader consumes.
+type Queue struct {
+	rdb    *redis.Client
+	keys   Keys
+	maxLen int64
+}
+
+// NewQueue opens the command stream, trimmed to about maxLen entries (far
+// more than a leader can fall behind during a takeover).
+func NewQueue(rdb *redis.Client, keys Keys, maxLen int64) *Queue {
+	if maxLen <= 0 {
+		maxLen = 100000
+	}
+	return &Queue{rdb: rdb, keys: keys, maxLen: maxLen}
+}
+
+// Submit queues a command and waits up to wait for the leader's reply.
+// deadline tells the leader to skip the command when it gets to it too late
+// (an operator's click that already got a 503 must not fire later); a zero
+// deadline means the command is executed whenever a leader reaches it.
+func (q *Queue) Submit(ctx context.Context, op string, body []byte, deadline time.Time, wait time.Duration) ([]byte, error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	reply := q.keys.Reply + hex.EncodeToString(b[:])
+	dl := int64(0)
+	if !deadline.IsZero() {
+		dl = deadline.UnixMilli()
+	}
+	err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.keys.Commands, MaxLen: q.maxLen, Approx: true,
+		Values: []any{"o", op, "b", body, "r", reply, "d", dl}}).Err()
+	if err != nil {
+		return nil, err
+	}
+	res, err := q.rdb.BLPop(ctx, wait, reply).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNoReply
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte(res[1]), nil
+}
+
+// Position is where the leader's consumption stands ("0-0" at the start).
+func (q *Queue) Position(ctx context.Context) (string, error) {
+	v, err := q.rdb.Get(ctx, q.keys.Position).Result()
+	if errors.Is(err, redis.Nil) {
+		return "0-0", nil
+	}
+	return v, err
+}
+
+// Read returns the commands after id, waiting up to block for one.
+func (q *Queue) Read(ctx context.Context, after string, count int64, block time.Duration) ([]Command, error) {
+	res, err := q.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{q.keys.Commands, after}, Count: count, Block: block}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Command
+	for _, s := range res {
+		for _, m := range s.Messages {
+			str := func(k string) string { v, _ := m.Values[k].(string); return v }
+			c := Command{ID: m.ID, Op: str("o"), Body: []byte(str("b")), Reply: str("r")}
+			if ms, _ := strconv.ParseInt(str("d"), 10, 64); ms > 0 {
+				c.Deadline = time.UnixMilli(ms)
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Done records a handled command and delivers its reply, under fence.
+func (q *Queue) Done(ctx context.Context, f Fence, c Command, reply []byte) error {
+	n, err := doneScript.Run(ctx, q.rdb, []string{q.keys.Lease, q.keys.Position},
+		f.Value, c.ID, c.Reply, reply, time.Minute.Milliseconds()).Int64()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return ErrFenced
+	}
+	return nil
+}
