@@ -103,6 +103,7 @@ test('density falls back to polling after the fifth failure and stops polling wh
   await f.timers.advance(60000);
   assert.equal(f.fetchCalls.length, calls, 'no polling once the stream is back');
   assert.ok(seen.includes('density:reconnecting/polling'));
+  assert.ok(seen.includes('alerts:error/stopped'), 'subscribers learn that the alerts topic stopped: ' + seen.join(' '));
 });
 
 test('alert stream (separate) gives up after five failures, reports it, and retry() starts over', async () => {

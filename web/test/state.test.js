@@ -78,3 +78,12 @@ test('api: CSRF header from the cookie on writes, errors carry the engine code a
   assert.equal(calls[1].init.body, '{"a":1}');
   await assert.rejects(api.post('/bad'), (err) => err instanceof ApiError && err.status === 400 && err.code === 'invalid' && err.field === 'readings[3].density');
 });
+
+test('timeline: an acknowledgement that also resolves the alert is two entries', () => {
+  const t = new Timeline();
+  t.load([]);
+  t.fromMessage({ type: 'alert', data: { id: 'a', zoneId: 'z', level: 'critical', kind: 'test', status: 'active', updatedAt: 10, message: 'm' } });
+  t.fromMessage({ type: 'alert', data: { id: 'a', zoneId: 'z', level: 'critical', kind: 'test', status: 'resolved', updatedAt: 20, acknowledgedBy: 'ann', acknowledgedAt: 20, resolvedAt: 20, message: 'm' } });
+  assert.deepEqual(t.entries.map((e) => e.kind).sort(), ['acknowledge', 'alert', 'resolve']);
+  assert.equal(t.entries.find((e) => e.kind === 'acknowledge').actor, 'ann');
+});

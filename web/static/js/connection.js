@@ -88,6 +88,7 @@ export class ConnectionManager {
   #failures = 0;
   #states = new Map();
   #modes = new Map();
+  #announced = new Map(); // topic -> "state/mode" last told to subscribers
   #stateListeners = new Set();
   #messageListeners = new Set();
   #resetListeners = new Set();
@@ -307,8 +308,10 @@ export class ConnectionManager {
   }
 
   #set(topic, state) {
-    const prev = this.#states.get(topic);
-    if (prev === state) return;
+    // A change of mode alone (error -> error but now stopped) is news too.
+    const key = `${state}/${this.#modes.get(topic)}`;
+    if (this.#announced.get(topic) === key) return;
+    this.#announced.set(topic, key);
     this.#states.set(topic, state);
     const info = { mode: this.#modes.get(topic), failures: this.#failures, policy: this.policy(topic) };
     for (const fn of this.#stateListeners) fn(topic, state, info);

@@ -47,13 +47,25 @@ export function fmtTrend(perMin) {
   return `${arrow} ${perMin > 0 ? '+' : ''}${perMin.toFixed(2)} p/m²/min`;
 }
 
-// A render scheduler: many stream messages per frame, one repaint.
-export function scheduler(render) {
+// A render scheduler: many stream messages per frame, one repaint. A hidden
+// (or occluded) tab gets no animation frames, so a timer backs the frame up:
+// the page must be current the moment an operator looks at it.
+export function scheduler(render, fallbackMs = 250) {
   let queued = false;
-  const raf = globalThis.requestAnimationFrame ?? ((fn) => setTimeout(fn, 16));
+  let frame = null;
+  let timer = null;
+  const run = () => {
+    if (!queued) return;
+    queued = false;
+    if (frame !== null) globalThis.cancelAnimationFrame?.(frame);
+    clearTimeout(timer);
+    frame = timer = null;
+    render();
+  };
   return () => {
     if (queued) return;
     queued = true;
-    raf(() => { queued = false; render(); });
+    if (globalThis.requestAnimationFrame && !globalThis.document?.hidden) frame = requestAnimationFrame(run);
+    timer = setTimeout(run, frame === null ? 0 : fallbackMs);
   };
 }

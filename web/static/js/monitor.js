@@ -55,7 +55,7 @@ async function main() {
     const prevEmergency = state.emergency;
     const changed = state.apply(msg);
     if (!changed) return;
-    dirty.add(changed === 'emergency' ? 'emergency' : changed);
+    dirty.add({ density: 'density', alert: 'alerts', emergency: 'emergency' }[changed]);
     if (changed === 'alert' || changed === 'emergency') {
       if (timeline.fromMessage(msg, (z) => state.zoneName(z), prevEmergency)) dirty.add('timeline');
       if (changed === 'emergency') dirty.add('density'); // the map outlines zones in emergency

@@ -137,20 +137,30 @@ export class Timeline {
   fromMessage(msg, zoneName = (id) => id, prevEmergency = null, now = Date.now()) {
     let entry = null;
     if (msg?.type === 'alert' && msg.data?.id) {
+      // One message may carry several changes: an acknowledgement that also
+      // resolves the alert (its condition has cleared) is two entries.
       const a = msg.data;
-      const key = Timeline.alertKey(a.id, a.status, a.status === 'active' ? a.level : '');
-      if (this.#keys.has(key) || a.updatedAt <= this.#loadedUntil) return null;
-      this.#keys.add(key);
-      const kind = { active: 'alert', acknowledged: 'acknowledge', resolved: 'resolve' }[a.status] ?? 'alert';
-      const who = a.status === 'acknowledged' && a.acknowledgedBy ? ` by ${a.acknowledgedBy}` : '';
-      const verb = { alert: 'raised', acknowledge: 'acknowledged', resolve: 'resolved' }[kind];
-      entry = {
-        timestamp: a.status === 'acknowledged' ? (a.acknowledgedAt || a.updatedAt) : (a.status === 'resolved' ? (a.resolvedAt || a.updatedAt) : a.updatedAt),
-        kind, zoneId: a.zoneId, alertId: a.id, level: a.level,
-        actor: a.status === 'acknowledged' ? (a.acknowledgedBy ?? '') : 'engine',
-        message: `${a.level} ${a.kind} alert ${verb}${who} in ${zoneName(a.zoneId)}: ${a.message}`,
-        live: true,
-      };
+      if (a.updatedAt <= this.#loadedUntil) return null;
+      const steps = [];
+      if (a.status === 'active') steps.push(['alert', 'active', a.level, a.updatedAt, 'engine', 'raised']);
+      if (a.acknowledgedAt || a.status === 'acknowledged') {
+        steps.push(['acknowledge', 'acknowledged', '', a.acknowledgedAt || a.updatedAt, a.acknowledgedBy ?? '', `acknowledged by ${a.acknowledgedBy || '?'}`]);
+      }
+      if (a.status === 'resolved') steps.push(['resolve', 'resolved', '', a.resolvedAt || a.updatedAt, 'engine', 'resolved']);
+      for (const [kind, status, level, timestamp, actor, verb] of steps) {
+        const key = Timeline.alertKey(a.id, status, level);
+        if (this.#keys.has(key)) continue;
+        this.#keys.add(key);
+        entry = {
+          timestamp, kind, zoneId: a.zoneId, alertId: a.id, level: a.level, actor,
+          message: `${a.level} ${a.kind} alert ${verb} in ${zoneName(a.zoneId)}: ${a.message}`, live: true,
+        };
+        this.entries.unshift(entry);
+      }
+      if (!entry) return null;
+      this.entries.sort((x, y) => y.timestamp - x.timestamp);
+      if (this.entries.length > this.#max) this.entries.length = this.#max;
+      return entry;
     } else if (msg?.type === 'emergency') {
       const e = msg.data?.active === false ? null : msg.data;
       if (e) {
