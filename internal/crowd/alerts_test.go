@@ -234,6 +234,10 @@ func TestCapacityTripsBeforeDensity(t *testing.T) {
 		n := 190
 		outs = append(outs, m.Observe(Reading{ZoneID: "bar", Time: t0.Add(time.Duration(i) * time.Second), Density: 1.9, Count: &n}))
 	}
+	// Shown at once, alerted after the dwell.
+	if first := outs[0].Reading; first.Level != Warning || !outs[0].LevelChanged {
+		t.Fatalf("first reading %+v", first)
+	}
 	last := outs[len(outs)-1].Reading
 	if last.Level != Warning || last.Occupancy != 0.95 || *last.Count != 190 {
 		t.Fatalf("reading %+v", last)

@@ -123,3 +123,25 @@ func TestRestoreContinuesWhereTheEngineWas(t *testing.T) {
 	outs = run(after, series("b", t0.Add(60*time.Second), time.Second, segment{1, 3 * time.Minute}))
 	equalStrings(t, "zone b", alertEvents(outs), []string{"density:watch:resolved@180s"})
 }
+
+// A zone that shows warning with only a watch alert (warning has not held
+// for the dwell) shows warning again after a restart: the display comes
+// back from the latest reading's smoothed density, not from the alert, so
+// the dashboard does not step down and up again.
+func TestRestoreKeepsTheDisplayedLevel(t *testing.T) {
+	zones := []Zone{standingZone("z")}
+	before := NewMonitor(zones, MonitorOptions{})
+	run(before, series("z", t0, time.Second, segment{1, 20 * time.Second}, segment{2.5, time.Minute}, segment{4, 20 * time.Second}))
+	last, _ := before.LatestOf("z")
+	if open := before.OpenAlerts(); last.Level != Warning || len(open) != 1 || open[0].Level != Watch {
+		t.Fatalf("before the restart: level %s, open %+v", last.Level, open)
+	}
+	after := NewMonitor(zones, MonitorOptions{})
+	after.Restore(before.OpenAlerts(), before.Latest())
+	outs := run(after, series("z", t0.Add(100*time.Second), time.Second, segment{4, 10 * time.Second}))
+	equalStrings(t, "level changes after the restart", levelChanges(outs), nil)
+	if l := outs[len(outs)-1].Reading.Level; l != Warning {
+		t.Fatalf("level %s after the restart, want warning", l)
+	}
+	equalStrings(t, "alerts after the restart", alertEvents(outs), nil)
+}
