@@ -16,8 +16,8 @@ type histogram struct {
 }
 
 const (
-	linearBuckets = 100                  // 0..1 ms in 10 µs steps
-	logBuckets    = 1200                 // 1 ms .. ~2.5 min in 1 % steps
+	linearBuckets = 100  // 0..1 ms in 10 µs steps
+	logBuckets    = 1200 // 1 ms .. ~2.5 min in 1 % steps
 	histBuckets   = linearBuckets + logBuckets
 	logStep       = 1.01
 	linearWidthNs = int64(10 * time.Microsecond)
@@ -76,6 +76,9 @@ func (h *histogram) quantile(q float64) time.Duration {
 	for i := range h.counts {
 		seen += h.counts[i].Load()
 		if seen >= rank {
+			if i == histBuckets-1 {
+				break // the overflow bucket has no upper bound
+			}
 			return min(time.Duration(upper(i)), time.Duration(h.max.Load()))
 		}
 	}
