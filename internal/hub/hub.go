@@ -53,6 +53,7 @@ type Hub struct {
 	state  *state
 	subs   map[*Subscriber]struct{}
 	closed bool
+	woken  []*Subscriber // reused by Publish
 
 	stats counters
 }
@@ -132,11 +133,17 @@ func (h *Hub) Publish(events ...*event.Event) {
 			if !s.topics.has(e.Topic) {
 				continue
 			}
-			conflated, kicked := s.push(e, h.opts.QueueLimit)
+			conflated, kicked, wake := s.push(e, h.opts.QueueLimit)
+			if wake {
+				h.woken = append(h.woken, s)
+			}
 			if conflated {
 				h.stats.conflated.Add(1)
 			}
 			if kicked {
+				// Wake its writer too: one serving from a pool learns
+				// only this way that the subscriber has ended.
+				h.woken = append(h.woken, s)
 				h.dropLocked(s)
 				h.stats.slowDisconnects.Add(1)
 				h.log.Warn("hub: slow subscriber disconnected; it will resume from its last id",
@@ -144,6 +151,11 @@ func (h *Hub) Publish(events ...*event.Event) {
 			}
 		}
 	}
+	for i, s := range h.woken {
+		s.wake()
+		h.woken[i] = nil
+	}
+	h.woken = h.woken[:0]
 }
 
 // Heartbeat marks a heartbeat due on every subscriber: one ticker for the
@@ -203,6 +215,7 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	for s := range subs {
 		s.end(ErrClosed)
+		s.wake()
 	}
 }
 

@@ -37,8 +37,9 @@ type Subscriber struct {
 	err      error          // set once when the subscriber ends
 	signaled bool           // ready holds a token
 
-	ready chan struct{}
-	done  chan struct{}
+	ready  chan struct{}
+	notify func() // set by SetNotify: called instead of signalling ready
+	done   chan struct{}
 }
 
 // Topics returns the subscribed topics.
@@ -49,6 +50,21 @@ func (s *Subscriber) Client() string { return s.client }
 
 // Ready is signalled when there is something to take.
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// SetNotify replaces the Ready channel with a callback, for writers that
+// serve many subscribers from a pool instead of a goroutine each. f is
+// called (with no subscriber lock held, possibly with the hub's) each time
+// the subscriber goes from nothing pending to something pending; it must not
+// block. If something is pending already, f is called at once.
+func (s *Subscriber) SetNotify(f func()) {
+	s.mu.Lock()
+	s.notify = f
+	pending := s.signaled
+	s.mu.Unlock()
+	if pending {
+		f()
+	}
+}
 
 // Done is closed when the hub ends the subscriber (slow, or shutdown); Err says why.
 func (s *Subscriber) Done() <-chan struct{} { return s.done }
@@ -89,11 +105,14 @@ func (s *Subscriber) Take(b *Batch) bool {
 
 // push queues one event. It is called by Publish with the hub lock held and
 // must stay cheap: it runs once per subscriber per event.
-func (s *Subscriber) push(e *event.Event, limit int) (conflated, kicked bool) {
+//
+// It does not wake the writer: Publish wakes each subscriber once after the
+// whole batch is queued, so a batch of readings goes out in one write.
+func (s *Subscriber) push(e *event.Event, limit int) (conflated, kicked, wake bool) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return false, false
+		return false, false, false
 	}
 	if e.Key != "" {
 		if i, ok := s.keyIdx[e.Key]; ok {
@@ -107,36 +126,47 @@ func (s *Subscriber) push(e *event.Event, limit int) (conflated, kicked bool) {
 		if s.strict > limit {
 			s.endLocked(ErrSlow)
 			s.mu.Unlock()
-			return false, true
+			return false, true, false
 		}
 	}
 	s.pending = append(s.pending, e)
 	if s.holes > 64 && s.holes > len(s.pending)/2 {
 		s.compactLocked()
 	}
-	s.signalLocked()
+	wake = !s.signaled
+	s.signaled = true
 	s.mu.Unlock()
-	return conflated, false
+	return conflated, false, wake
+}
+
+// wake tells the writer there is something to take. Called once per
+// subscriber per published batch, after push reported the transition.
+func (s *Subscriber) wake() {
+	s.mu.Lock()
+	f := s.notify
+	s.mu.Unlock()
+	if f != nil {
+		f()
+		return
+	}
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
 }
 
 // heartbeat marks a heartbeat due.
 func (s *Subscriber) heartbeat() {
 	s.mu.Lock()
+	wake := false
 	if s.err == nil {
 		s.beat = true
-		s.signalLocked()
+		wake = !s.signaled
+		s.signaled = true
 	}
 	s.mu.Unlock()
-}
-
-func (s *Subscriber) signalLocked() {
-	if s.signaled {
-		return
-	}
-	s.signaled = true
-	select {
-	case s.ready <- struct{}{}:
-	default:
+	if wake {
+		s.wake()
 	}
 }
 

@@ -36,8 +36,11 @@ type Options struct {
 	// ShutdownSpread is the window over which clients are told to come back
 	// after a shutdown, so that thousands of screens do not reconnect at once.
 	ShutdownSpread time.Duration // default 5s
-	// Gzip enables gzip for clients that accept it. Default on.
+	// DisableGzip turns off gzip for clients that accept it.
 	DisableGzip bool
+	// DisablePool serves every stream from its own handler goroutine
+	// instead of hijacking HTTP/1.1 connections into the writer pool.
+	DisablePool bool
 	// OnDelivered, when set, is told after each successful write how many
 	// events went out and when the oldest of them was published (for the
 	// delivery-latency histogram).
@@ -58,6 +61,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closing  chan struct{}
+	pool     *pool
 	closed   bool
 	active   sync.WaitGroup
 	shutOnce sync.Once
@@ -83,7 +87,7 @@ func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{
+	s := &Server{
 		opts:    opts,
 		hub:     opts.Hub,
 		log:     opts.Logger,
@@ -91,6 +95,8 @@ func NewServer(opts Options) *Server {
 		limit:   limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
 		closing: make(chan struct{}),
 	}
+	s.pool = newPool(s)
+	return s
 }
 
 // RemoteIP is the host part of the request's remote address.
@@ -161,23 +167,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrRateLimited, "at most %d concurrent streams per client; close another tab or use the multiplexed /api/crowd-risk/stream", s.opts.MaxStreamsPerClient))
 		return
 	}
-	defer s.limit.release(client)
 	if !s.enter() {
+		s.limit.release(client)
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
 		return
 	}
-	defer s.active.Done()
-
 	lastID := LastEventID(r)
 	sub, start, err := s.hub.Subscribe(r.Context(), topics, client, lastID)
 	if err != nil {
+		s.limit.release(client)
+		s.active.Done()
 		s.log.Error("stream subscribe failed", "category", "sse-connection", "client", client, "lastEventId", lastID, "err", err)
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the stream cannot start: %v", err))
 		return
 	}
-	defer s.hub.Unsubscribe(sub)
+	// end releases everything the stream holds; whoever ends the stream
+	// (this handler, or the writer pool after a hijack) calls it once.
+	end := func() {
+		s.hub.Unsubscribe(sub)
+		s.limit.release(client)
+		s.active.Done()
+	}
 	if len(start.Reset) > 0 {
 		s.log.Info("stream resume impossible, sending reset and snapshot", "category", "sse-connection",
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
@@ -188,23 +200,69 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	h.Add("Vary", "Accept-Encoding")
+	first := s.startFrames(nil, topics, start)
+	gzipped := !s.opts.DisableGzip && acceptsGzip(r)
+	if !gzipped && !s.opts.DisablePool && r.ProtoMajor == 1 {
+		if conn, ok := s.hijack(w, first); ok {
+			s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
+			s.pool.add(&stream{sub: sub, conn: conn, client: client, end: end})
+			return
+		}
+	}
+	defer end()
+	s.serveLoop(w, r, sub, client, first, gzipped)
+}
+
+// hijack takes the connection over from net/http once the stream starts,
+// writes the response head and the first frames itself, and hands the bare
+// connection to the writer pool. An idle stream then costs a socket and a
+// few hundred bytes, not a goroutine with net/http's buffers, and the body
+// is written without chunked framing (the response ends when the
+// connection closes, as HTTP/1.1 allows with "Connection: close").
+func (s *Server) hijack(w http.ResponseWriter, first []byte) (net.Conn, bool) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, false // e.g. a wrapped writer without Hijack: serve in this goroutine
+	}
+	head := make([]byte, 0, 512+len(first))
+	head = append(head, "HTTP/1.1 200 OK\r\n"...)
+	w.Header().Set("Connection", "close")
+	for k, vs := range w.Header() {
+		for _, v := range vs {
+			head = append(head, k...)
+			head = append(head, ": "...)
+			head = append(head, v...)
+			head = append(head, "\r\n"...)
+		}
+	}
+	head = append(head, "\r\n"...)
+	head = append(head, first...)
+	_ = brw // nothing was buffered for writing; what the client sent after its request is ignored
+	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+	if _, err := conn.Write(head); err != nil {
+		conn.Close()
+		return nil, true
+	}
+	return conn, true
+}
+
+// serveLoop streams from this handler's goroutine: for gzip, HTTP/2, and
+// writers that cannot be hijacked.
+func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, first []byte, gzipped bool) {
 	var out io.Writer = w
 	var gz *gzip.Writer
-	if !s.opts.DisableGzip && acceptsGzip(r) {
-		h.Set("Content-Encoding", "gzip")
+	if gzipped {
+		w.Header().Set("Content-Encoding", "gzip")
 		gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
 		out = gz
 	}
 	w.WriteHeader(http.StatusOK)
 	c := &conn{out: out, gz: gz, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
-
-	buf := s.startFrames(nil, topics, start)
-	if err := c.write(buf); err != nil {
+	if err := c.write(first); err != nil {
 		s.logEnd(client, err)
 		return
 	}
-	s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
-
+	buf := first[:0]
 	var batch hub.Batch
 	for {
 		select {
@@ -214,22 +272,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 			s.logEnd(client, sub.Err())
 			return
 		case <-s.closing:
-			delay := time.Second/2 + rand.N(s.opts.ShutdownSpread)
-			buf = AppendRetry(buf[:0], delay.Milliseconds())
-			buf = AppendEvent(buf, "", reconnectMessage(delay))
-			_ = c.write(buf)
+			_ = c.write(s.goodbye(buf[:0]))
 			return
 		case <-sub.Ready():
 			if !sub.Take(&batch) {
 				continue // Done fires next
 			}
-			buf = buf[:0]
-			for _, e := range batch.Events {
-				buf = append(buf, e.Frame()...)
-			}
-			if batch.Heartbeat {
-				buf = AppendHeartbeat(buf, s.now().UnixMilli())
-			}
+			buf = s.appendBatch(buf[:0], &batch)
 			if err := c.write(buf); err != nil {
 				s.logEnd(client, err)
 				return
@@ -237,6 +286,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 			s.delivered(batch.Events)
 		}
 	}
+}
+
+// appendBatch encodes what a writer took: the shared frames of the events,
+// and a heartbeat when one is due.
+func (s *Server) appendBatch(buf []byte, b *hub.Batch) []byte {
+	for _, e := range b.Events {
+		buf = append(buf, e.Frame()...)
+	}
+	if b.Heartbeat {
+		buf = AppendHeartbeat(buf, s.now().UnixMilli())
+	}
+	return buf
+}
+
+// goodbye tells a client when to come back: a random delay within the
+// shutdown spread, as retry: for native EventSources and as a reconnect
+// message for our own client.
+func (s *Server) goodbye(buf []byte) []byte {
+	delay := time.Second/2 + rand.N(s.opts.ShutdownSpread)
+	buf = AppendRetry(buf, delay.Milliseconds())
+	return AppendEvent(buf, "", reconnectMessage(delay))
 }
 
 func (s *Server) delivered(evs []*event.Event) {
@@ -313,6 +383,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closed = true
 		close(s.closing)
 		s.mu.Unlock()
+		s.pool.shutdown()
 	})
 	done := make(chan struct{})
 	go func() { s.active.Wait(); close(done) }()

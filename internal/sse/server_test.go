@@ -62,7 +62,17 @@ type client struct {
 
 func (f *streamFixture) connect(t *testing.T, path string, header http.Header) *client {
 	t.Helper()
-	req, _ := http.NewRequest("GET", f.ts.URL+path, nil)
+	return f.connectWith(t, f.ts.URL+path, header)
+}
+
+func (f *streamFixture) connectURL(t *testing.T, url string) *client {
+	t.Helper()
+	return f.connectWith(t, url, nil)
+}
+
+func (f *streamFixture) connectWith(t *testing.T, url string, header http.Header) *client {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}

@@ -1,0 +1,289 @@
+package sse
+
+import (
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/hub"
+)
+
+// The writer pool serves every hijacked stream with a few goroutines. A
+// stream is only touched when its subscriber has something pending (an
+// event or a heartbeat): the hub calls notify, the stream joins the run
+// queue, and a worker takes its batch and writes it.
+//
+// A write never holds a worker for long: it gets writeSlice, and whatever a
+// full socket did not take is kept as the stream's leftover and retried by
+// the retry loop, while the worker moves on. A stream whose leftover is
+// older than the write timeout is dropped (it resumes from its last id).
+
+const (
+	writeSlice    = 10 * time.Millisecond
+	retryInterval = 25 * time.Millisecond
+)
+
+type streamState uint8
+
+const (
+	stIdle    streamState = iota // nothing pending
+	stQueued                     // in the run queue
+	stRunning                    // a worker has it
+	stBlocked                    // a write did not finish; in the retry list
+	stClosed
+)
+
+// stream is one hijacked connection. state, again and leftover are guarded
+// by the pool's mutex, except while a worker has the stream (stRunning),
+// when only that worker touches leftover.
+type stream struct {
+	sub    *hub.Subscriber
+	conn   net.Conn
+	client string
+	end    func()
+
+	state        streamState
+	again        bool // notified while running: queue again when done
+	closing      bool // shut down once the running worker is done
+	leftover     []byte
+	blockedSince time.Time
+}
+
+type pool struct {
+	s       *Server
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*stream // FIFO run queue
+	head    int
+	blocked []*stream
+	streams map[*stream]struct{}
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func newPool(s *Server) *pool {
+	p := &pool{s: s, streams: map[*stream]struct{}{}}
+	p.cond = sync.NewCond(&p.mu)
+	workers := max(4, 2*runtime.GOMAXPROCS(0))
+	p.wg.Add(workers + 1)
+	for i := 0; i < workers; i++ {
+		go p.work()
+	}
+	go p.retryLoop()
+	return p
+}
+
+// add takes over a stream whose first frames are written.
+func (p *pool) add(st *stream) {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		st.conn.Close()
+		st.end()
+		return
+	}
+	p.streams[st] = struct{}{}
+	p.mu.Unlock()
+	st.sub.SetNotify(func() { p.notify(st) })
+}
+
+func (p *pool) notify(st *stream) {
+	p.mu.Lock()
+	switch st.state {
+	case stIdle:
+		st.state = stQueued
+		p.queue = append(p.queue, st)
+		p.cond.Signal()
+	case stRunning:
+		st.again = true
+	}
+	p.mu.Unlock()
+}
+
+// next blocks for a queued stream; nil when the pool stops.
+func (p *pool) next() *stream {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for p.head == len(p.queue) {
+			if p.stopped {
+				return nil
+			}
+			p.cond.Wait()
+		}
+		st := p.queue[p.head]
+		p.queue[p.head] = nil
+		p.head++
+		if p.head == len(p.queue) {
+			p.queue, p.head = p.queue[:0], 0
+		}
+		// A stream shut down or closed while it waited is not ours.
+		if st.state == stQueued {
+			st.state = stRunning
+			return st
+		}
+	}
+}
+
+func (p *pool) work() {
+	defer p.wg.Done()
+	buf := make([]byte, 0, 64<<10)
+	var batch hub.Batch
+	for {
+		st := p.next()
+		if st == nil {
+			return
+		}
+		buf = buf[:0]
+		err := p.service(st, &buf, &batch)
+		p.mu.Lock()
+		if st.closing && err == nil && len(st.leftover) == 0 {
+			p.mu.Unlock()
+			_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = st.conn.Write(p.s.goodbye(buf[:0]))
+			p.mu.Lock()
+		}
+		switch {
+		case err != nil || st.closing:
+			p.closeLocked(st, err)
+		case len(st.leftover) > 0:
+			st.state = stBlocked
+			p.blocked = append(p.blocked, st)
+		case st.again:
+			st.again = false
+			st.state = stQueued
+			p.queue = append(p.queue, st)
+			p.cond.Signal()
+		default:
+			st.state = stIdle
+		}
+		p.mu.Unlock()
+	}
+}
+
+var errWriteTimeout = errors.New("sse: client did not take its bytes within the write timeout")
+
+// service writes what a stream has: first any leftover, then a new batch.
+func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
+	now := time.Now()
+	if len(st.leftover) > 0 {
+		n, err := p.write(st, st.leftover, now)
+		st.leftover = st.leftover[n:]
+		if err != nil {
+			return err
+		}
+		if len(st.leftover) > 0 {
+			if now.Sub(st.blockedSince) > p.s.opts.WriteTimeout {
+				return errWriteTimeout
+			}
+			return nil
+		}
+		st.leftover = nil
+	}
+	if !st.sub.Take(batch) {
+		return st.sub.Err()
+	}
+	*buf = p.s.appendBatch(*buf, batch)
+	if len(*buf) == 0 {
+		return nil
+	}
+	n, err := p.write(st, *buf, now)
+	if err != nil {
+		return err
+	}
+	if n < len(*buf) {
+		st.leftover = append([]byte(nil), (*buf)[n:]...)
+		st.blockedSince = now
+	}
+	p.s.delivered(batch.Events)
+	return nil
+}
+
+// write gives one write writeSlice; a timeout is not an error, the caller
+// keeps what was not written.
+func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
+	_ = st.conn.SetWriteDeadline(now.Add(writeSlice))
+	n, err := st.conn.Write(b)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, nil
+	}
+	return n, err
+}
+
+// retryLoop puts blocked streams back in the run queue now and then.
+func (p *pool) retryLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(retryInterval)
+	defer t.Stop()
+	for range t.C {
+		p.mu.Lock()
+		if p.stopped {
+			p.mu.Unlock()
+			return
+		}
+		for _, st := range p.blocked {
+			if st.state == stBlocked {
+				st.state = stQueued
+				p.queue = append(p.queue, st)
+			}
+		}
+		clear(p.blocked)
+		p.blocked = p.blocked[:0]
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+func (p *pool) closeLocked(st *stream, err error) {
+	if st.state == stClosed {
+		return
+	}
+	st.state = stClosed
+	delete(p.streams, st)
+	st.conn.Close()
+	st.leftover = nil
+	go func() {
+		// Unsubscribing takes the hub's lock; never do it under the
+		// pool's, which the hub's notify path takes.
+		p.s.logEnd(st.client, err)
+		st.end()
+	}()
+}
+
+// shutdown says goodbye to every stream and stops the workers. Streams a
+// worker is writing to are closed by that worker when it is done.
+func (p *pool) shutdown() {
+	p.mu.Lock()
+	var mine []*stream
+	for st := range p.streams {
+		if st.state == stRunning {
+			st.closing = true
+			continue
+		}
+		st.state = stRunning // ours now: no worker will pick it
+		mine = append(mine, st)
+	}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, st := range mine {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			if len(st.leftover) == 0 {
+				_, _ = st.conn.Write(p.s.goodbye(nil))
+			}
+			p.mu.Lock()
+			p.closeLocked(st, nil)
+			p.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	p.mu.Lock()
+	p.stopped = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
