@@ -5,6 +5,7 @@
 //	crowdrisk [serve] [flags]   run the engine (default)
 //	crowdrisk replay FILE ...   feed recorded data to a running engine
 //	crowdrisk token ...         mint a token for a sensor, a script or a person
+//	crowdrisk bench ...         load-test a running engine
 package main
 
 import (
@@ -27,6 +28,7 @@ Usage:
   crowdrisk [serve] [flags]     run the engine (crowdrisk serve -h lists the flags)
   crowdrisk replay FILE [flags] replay a trajectory or CSV file into a running engine
   crowdrisk token [flags]       mint a JWT (needs CROWDRISK_JWT_SECRET)
+  crowdrisk bench [flags]       load-test a running engine (see BENCHMARKS.md)
 `
 
 func main() {
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReplay(ctx, args, stdout, stderr)
 	case "token":
 		return auth.RunTokenCommand(args, stdout, stderr, os.Getenv)
+	case "bench":
+		return runBench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
