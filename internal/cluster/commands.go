@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/redisbus"
+)
+
+// Operations a follower forwards to the leader.
+const (
+	opIngest         = "ingest"
+	opAcknowledge    = "acknowledge"
+	opEmergencyOn    = "emergency-on"
+	opEmergencyOff   = "emergency-off"
+	opViolation      = "violation"
+	opBreach         = "breach"
+	opTestAlert      = "test-alert"
+	replyExpired     = "the request waited too long for an evaluating instance"
+	replyUnavailable = "no evaluating instance answered in time; try again"
+)
+
+// request carries the arguments of every operation (unused ones empty).
+type request struct {
+	Readings []crowd.ReadingInput `json:"readings,omitempty"`
+	ID       string               `json:"id,omitempty"`
+	ZoneID   string               `json:"zoneId,omitempty"`
+	ZoneIDs  []string             `json:"zoneIds,omitempty"`
+	Level    crowd.Level          `json:"level,omitempty"`
+	Reason   string               `json:"reason,omitempty"`
+	Message  string               `json:"message,omitempty"`
+	Actor    string               `json:"actor,omitempty"`
+}
+
+// reply is the leader's answer. Last is the leader's newest event id after
+// the operation: the follower waits until it has followed that far, so a
+// client that reads right after a write sees it.
+type reply struct {
+	Readings  []crowd.DensityReading `json:"readings,omitempty"`
+	Alerts    []crowd.Alert          `json:"alerts,omitempty"`
+	Alert     *crowd.Alert           `json:"alert,omitempty"`
+	Emergency *crowd.EmergencyMode   `json:"emergency,omitempty"`
+	Error     *crowd.Error           `json:"error,omitempty"`
+	Last      event.ID               `json:"last"`
+}
+
+// execute runs one forwarded command on the leader's engine.
+func (n *Node) execute(ctx context.Context, l *leadership, c redisbus.Command) []byte {
+	var out reply
+	var req request
+	var err error
+	switch {
+	case !c.Deadline.IsZero() && n.now().After(c.Deadline):
+		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
+	case json.Unmarshal(c.Body, &req) != nil:
+		err = crowd.Errorf(crowd.ErrInvalid, "malformed forwarded command %q", c.Op)
+	default:
+		err = apply(ctx, l, c.Op, req, &out)
+	}
+	if err != nil {
+		var ce *crowd.Error
+		if !errors.As(err, &ce) {
+			ce = crowd.Errorf(crowd.ErrInternal, "%s", err.Error())
+		}
+		out.Error = ce
+	}
+	out.Last = l.seq.Last()
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func apply(ctx context.Context, l *leadership, op string, r request, out *reply) error {
+	e := l.eng
+	var err error
+	switch op {
+	case opIngest:
+		out.Readings, err = e.Ingest(ctx, r.Readings)
+	case opAcknowledge:
+		var a crowd.Alert
+		a, err = e.Acknowledge(ctx, r.ID, r.Actor)
+		out.Alert = &a
+	case opEmergencyOn:
+		out.Emergency, err = e.ActivateEmergency(ctx, r.Reason, r.ZoneIDs, r.Actor)
+	case opEmergencyOff:
+		err = e.EndEmergency(ctx, r.Actor)
+	case opViolation:
+		out.Readings, out.Alerts, err = e.TriggerViolation(ctx, r.ZoneID, r.Level, r.Actor)
+	case opBreach:
+		out.Readings, out.Alerts, err = e.TriggerBreach(ctx, r.ZoneID, r.Level, r.Actor)
+	case opTestAlert:
+		var a crowd.Alert
+		a, err = e.TestAlert(ctx, r.ZoneID, r.Level, r.Message, r.Actor)
+		out.Alert = &a
+	default:
+		err = crowd.Errorf(crowd.ErrInvalid, "unknown forwarded operation %q", op)
+	}
+	return err
+}
+
+// forward sends a write to the leader and waits for its reply. Readings
+// carry no deadline: if the leader dies before it answers they stay queued
+// for the next one (the client got a 503 and may send them again, which the
+// engine accepts). Operator actions expire with the wait, so a click that
+// was answered 503 never fires later.
+func (n *Node) forward(ctx context.Context, op string, req request, out *reply) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	deadline := n.now().Add(n.opts.ForwardTimeout)
+	if op == opIngest {
+		deadline = time.Time{}
+	}
+	b, err := n.queue.Submit(ctx, op, body, deadline, n.opts.ForwardTimeout)
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, redisbus.ErrNoReply) {
+			n.setRedisErr(err)
+		}
+		n.log.Warn("forwarding to the leader failed", "op", op, "err", err)
+		return crowd.Errorf(crowd.ErrUnavailable, replyUnavailable)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return crowd.Errorf(crowd.ErrInternal, "malformed reply from the leader")
+	}
+	if out.Error != nil {
+		return out.Error
+	}
+	n.view.waitFor(ctx, out.Last, n.opts.ForwardTimeout)
+	return nil
+}

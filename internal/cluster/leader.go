@@ -1,0 +1,189 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/engine"
+	"github.com/crowdrisk/crowdrisk/internal/event"
+	"github.com/crowdrisk/crowdrisk/internal/redisbus"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+)
+
+// leadership is everything that exists only while this node holds the
+// lease: the engine, its sequence, and the fence its writes carry.
+type leadership struct {
+	eng    *engine.Engine
+	seq    *event.Sequencer
+	fence  redisbus.Fence
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// validUntil (unix ms) is when the lease may have expired unless renewed.
+	validUntil atomic.Int64
+	now        func() time.Time
+}
+
+func (l *leadership) extend(until time.Time) { l.validUntil.Store(until.UnixMilli()) }
+
+func (l *leadership) valid() bool { return l.now().UnixMilli() < l.validUntil.Load() }
+
+// becomeLeader starts the engine after the lease was taken. engine.New
+// restores open alerts and emergency mode from the shared store; the
+// sequence starts above everything in the stream and the store, so the ids
+// continue where the previous leader stopped.
+func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil time.Time) error {
+	_, streamLast, err := n.events.Bounds(ctx)
+	if err != nil {
+		return err
+	}
+	storeLast, err := n.opts.Store.LastEventID(ctx)
+	if err != nil {
+		return err
+	}
+	seed := max(streamLast, storeLast, n.view.position())
+	l := &leadership{seq: event.NewSequencer(seed, n.now), fence: f, now: n.now}
+	l.extend(validUntil)
+	l.eng, err = engine.New(ctx, engine.Options{
+		Venue: n.opts.Venue, Rules: n.opts.Rules,
+		Store:     fencedStore{Store: n.opts.Store, lead: l},
+		Publisher: &appender{node: n, lead: l},
+		Sequencer: l.seq, MaxClockSkew: n.opts.MaxClockSkew, HistoryWindow: n.opts.HistoryWindow,
+		Now: n.now, Logger: n.log, Observer: n.opts.Observer,
+	})
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
+	l.wg.Add(2)
+	go func() { defer l.wg.Done(); l.eng.Run(lctx) }()
+	go func() { defer l.wg.Done(); n.consume(lctx, l) }()
+	n.mu.Lock()
+	n.lead, n.role = l, RoleLeader
+	n.mu.Unlock()
+	n.log.Info("evaluating: this instance holds the lease", "token", f.Token, "from", seed.String())
+	return nil
+}
+
+// stepDown stops the engine. Safe to call when not leading.
+func (n *Node) stepDown(why string) {
+	n.mu.Lock()
+	l := n.lead
+	n.lead = nil
+	if l != nil {
+		n.role = RoleFollower
+	}
+	n.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.extend(time.Time{}) // refuse every further write at once
+	l.cancel()
+	l.wg.Wait()
+	n.log.Warn("stopped evaluating", "reason", why, "token", l.fence.Token)
+}
+
+// fencedStore refuses commits once the lease may have expired. The store
+// itself cannot check the Redis lease, so this closes the window from the
+// local side: a leader paused past its lease wakes up unable to commit.
+type fencedStore struct {
+	store.Store
+	lead *leadership
+}
+
+func (s fencedStore) Commit(ctx context.Context, b store.Batch) error {
+	if !s.lead.valid() {
+		return crowd.Errorf(crowd.ErrUnavailable, "this instance no longer holds the evaluation lease")
+	}
+	return s.Store.Commit(ctx, b)
+}
+
+// appender is the leader engine's Publisher: it appends to the shared
+// stream under the fence. Every instance (this one too) publishes into its
+// hub only what it reads back from the stream, so all hubs hold the same
+// events with the same ids. The engine calls Publish with its lock held, so
+// a Redis failure must not block it for long: events that could not be
+// appended wait in order and go out before the next ones.
+type appender struct {
+	node    *Node
+	lead    *leadership
+	pending []*event.Event
+}
+
+// maxPending bounds what waits for Redis; beyond it the oldest density
+// events would be worth nothing anyway, and alerts are in the store.
+const maxPending = 10000
+
+func (a *appender) Publish(events ...*event.Event) {
+	a.pending = append(a.pending, events...)
+	if over := len(a.pending) - maxPending; over > 0 {
+		a.node.log.Error("redis unreachable too long: dropping unappended events (alerts stay in the store)", "dropped", over)
+		a.pending = a.pending[over:]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := a.node.events.Append(ctx, a.lead.fence, a.pending...)
+	switch {
+	case err == nil:
+		a.pending = a.pending[:0]
+	case errors.Is(err, redisbus.ErrFenced):
+		a.node.log.Error("append refused: the lease is lost", "events", len(a.pending))
+		a.pending = nil
+		a.node.signalDeposed()
+	default:
+		a.node.setRedisErr(err)
+	}
+}
+
+// consume executes the commands followers queue, in order, from the
+// position the previous leader persisted: readings that no leader has
+// consumed yet are still there after a takeover.
+func (n *Node) consume(ctx context.Context, l *leadership) {
+	pos := ""
+	for ctx.Err() == nil {
+		if pos == "" {
+			p, err := n.queue.Position(ctx)
+			if err != nil {
+				n.setRedisErr(err)
+				sleep(ctx, 200*time.Millisecond)
+				continue
+			}
+			pos = p
+		}
+		cmds, err := n.queue.Read(ctx, pos, 100, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.setRedisErr(err)
+				sleep(ctx, 200*time.Millisecond)
+			}
+			continue
+		}
+		for _, c := range cmds {
+			reply := n.execute(ctx, l, c)
+			if err := n.queue.Done(ctx, l.fence, c, reply); errors.Is(err, redisbus.ErrFenced) {
+				n.signalDeposed()
+				return
+			} else if err != nil {
+				n.log.Warn("could not record a handled command", "err", err, "op", c.Op)
+			}
+			pos = c.ID
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// errNotLeader is returned to a caller whose write raced with a step-down.
+var errNotLeader = fmt.Errorf("cluster: not the leader")
