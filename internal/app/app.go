@@ -18,6 +18,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/engine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/metrics"
 	"github.com/crowdrisk/crowdrisk/internal/sim"
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -37,6 +38,7 @@ type App struct {
 	server  *http.Server
 	ln      net.Listener
 	venue   crowd.Venue
+	metrics *metrics.Metrics
 }
 
 // New builds the engine and binds its listener (so a caller of Addr knows
@@ -78,9 +80,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
 		Floor: floor, Durable: storeReplay{a.store}, Logger: log,
 	})
+	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log})
 	a.engine, err = engine.New(ctx, engine.Options{
 		Venue: a.venue, Store: a.store, Publisher: a.hub, Sequencer: seq,
-		MaxClockSkew: cfg.MaxClockSkew, Logger: log,
+		MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -90,6 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
+		OnDelivered: a.metrics.OnDelivered,
 	})
 	handler, err := a.handler()
 	if err != nil {
@@ -125,7 +129,7 @@ func (a *App) handler() (http.Handler, error) {
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
 		AllowAnyHost: a.cfg.Insecure,
 		RateLimit:    api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:        a.engine.Ready, Logger: a.log,
+		Ready:        a.engine.Ready, Logger: a.log, Metrics: a.metrics.Handler(),
 	})
 }
 
