@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Usage explains how the engine must run for the numbers to mean anything.
@@ -37,6 +38,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		broadcast int
 		ingest    bool
 		asJSON    bool
+		jsonOut   string
 	)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "the running engine")
 	fs.StringVar(&cfg.Token, "token", cfg.Token, "Bearer token (viewer and sensor roles) [$CROWDRISK_TOKEN]")
@@ -55,6 +57,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", cfg.DialConcurrency, "stream handshakes in flight")
 	fs.DurationVar(&cfg.BroadcastTimeout, "broadcast-timeout", cfg.BroadcastTimeout, "longest wait for one broadcast to reach every stream")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.StringVar(&jsonOut, "json-out", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,10 +76,27 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
+	if jsonOut != "" {
+		f, err := os.Create(jsonOut)
+		if err != nil {
+			return err
+		}
+		err = writeJSON(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(stdout, rep)
 	}
 	return rep.WriteTable(stdout)
+}
+
+func writeJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
