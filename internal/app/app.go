@@ -3,12 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,7 +19,6 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/sim"
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 	"github.com/crowdrisk/crowdrisk/internal/store"
-	"github.com/crowdrisk/crowdrisk/internal/store/sqlite"
 	"github.com/crowdrisk/crowdrisk/internal/venue"
 	"github.com/crowdrisk/crowdrisk/web"
 )
@@ -39,6 +35,7 @@ type App struct {
 	ln      net.Listener
 	venue   crowd.Venue
 	metrics *metrics.Metrics
+	cluster *clusterParts // nil unless --redis (cluster.go)
 }
 
 // New builds the engine and binds its listener (so a caller of Addr knows
@@ -59,12 +56,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	dbPath := filepath.Join(cfg.DataDir, "crowdrisk.db")
-	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
-		return nil, fmt.Errorf("store %s: %w", dbPath, err)
+	if a.store, err = a.openStore(ctx); err != nil {
+		return nil, err
 	}
 	last, err := a.store.LastEventID(ctx)
 	if err != nil {
@@ -75,20 +68,33 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	// that were never stored. A resume from before it is replayed from the
 	// store (alerts) or reset (density).
 	floor := max(last, event.NewID(time.Now().UnixMilli(), 0))
+	if cfg.Redis != "" {
+		if floor, err = a.clusterFloor(ctx, last); err != nil {
+			return nil, err
+		}
+	}
 	seq := event.NewSequencer(floor, nil)
 	a.hub = hub.New(hub.Options{
 		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
 		Floor: floor, Durable: storeReplay{a.store}, Logger: log,
 	})
 	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log})
-	a.engine, err = engine.New(ctx, engine.Options{
-		Venue: a.venue, Store: a.store, Publisher: a.hub, Sequencer: seq,
-		MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
-	})
-	if err != nil {
-		return nil, err
+	if cfg.Redis != "" {
+		// Several instances: the engine runs inside the cluster node, on
+		// whichever instance holds the lease.
+		if err = a.newClusterNode(ctx, floor, a.metrics); err != nil {
+			return nil, err
+		}
+	} else {
+		a.engine, err = engine.New(ctx, engine.Options{
+			Venue: a.venue, Store: a.store, Publisher: a.hub, Sequencer: seq,
+			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.hub.Seed(a.engine.StateEvents()...)
 	}
-	a.hub.Seed(a.engine.StateEvents()...)
 	a.streams = sse.NewServer(sse.Options{
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
@@ -100,7 +106,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		return nil, err
 	}
 	a.server = &http.Server{
-		Handler:           handler,
+		Handler:           a.withClusterStatus(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -125,11 +131,11 @@ func (a *App) handler() (http.Handler, error) {
 		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil)
 	}
 	return api.New(api.Options{
-		Engine: a.engine, Streams: a.streams, Web: w, Auth: verifier,
+		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
 		AllowAnyHost: a.cfg.Insecure,
 		RateLimit:    api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:        a.engine.Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		Ready:        a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
 	})
 }
 
@@ -165,15 +171,14 @@ func (a *App) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(work) }()
 	}
-	goRun(a.engine.Run)
+	goRun(a.live().Run)
 	goRun(func(ctx context.Context) { a.hub.RunHeartbeat(ctx, a.cfg.Heartbeat) })
 	goRun(a.pruneLoop)
 	if a.cfg.Simulate {
 		s := sim.New(a.venue, sim.Options{Seed: a.cfg.SimSeed, Logger: a.log})
 		goRun(func(ctx context.Context) {
 			err := s.Run(ctx, func(ctx context.Context, in []crowd.ReadingInput) error {
-				_, err := a.engine.Ingest(ctx, in)
-				return err
+				return a.simIngest(ctx, in)
 			})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("simulator stopped", "err", err)
@@ -208,6 +213,7 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) closeStore() {
+	a.closeCluster()
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {
 			a.log.Error("closing store", "err", err)

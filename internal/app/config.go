@@ -47,6 +47,16 @@ type Config struct {
 	MaxClockSkew   time.Duration
 	LogLevel       string
 	LogFormat      string
+
+	// Multi-instance deployment (docs/deployment.md). Postgres (a URL,
+	// better given as CROWDRISK_POSTGRES, it may hold a password) puts the
+	// store on PostgreSQL; Redis joins the instances that share it.
+	Postgres       string
+	Redis          string
+	RedisPrefix    string
+	StreamMaxLen   int
+	LeaseTTL       time.Duration
+	ForwardTimeout time.Duration
 }
 
 // DefaultConfig is the loopback demo of the README.
@@ -71,6 +81,10 @@ func DefaultConfig() Config {
 		MaxClockSkew:        2 * time.Minute,
 		LogLevel:            "info",
 		LogFormat:           "text",
+		RedisPrefix:         "crowdrisk:",
+		StreamMaxLen:        100000,
+		LeaseTTL:            3 * time.Second,
+		ForwardTimeout:      5 * time.Second,
 	}
 }
 
@@ -104,6 +118,12 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.MaxClockSkew, "max-clock-skew", "how far in the future a reading may be")
 	e.str(&c.LogLevel, "log-level", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "text or json")
+	e.str(&c.Postgres, "postgres", "PostgreSQL URL: the store shared by every instance (default: SQLite in --data-dir)")
+	e.str(&c.Redis, "redis", "Redis URL: run as one of several instances (needs --postgres)")
+	e.str(&c.RedisPrefix, "redis-prefix", "prefix of this deployment's Redis keys")
+	e.int(&c.StreamMaxLen, "stream-max-len", "entries kept (about) in the Redis event and command streams")
+	e.duration(&c.LeaseTTL, "lease-ttl", "evaluation lease time: a dead leader is replaced after at most this plus a third of it")
+	e.duration(&c.ForwardTimeout, "forward-timeout", "how long a write on a follower waits for the leader before 503")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -133,6 +153,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--max-streams and --max-streams-per-client must not be negative")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json")
+	case c.Redis != "" && c.Postgres == "":
+		// Instances on separate SQLite files would each have their own
+		// alert history: a client would see different truths per instance.
+		return fmt.Errorf("--redis needs --postgres: instances must share one store")
+	case c.Redis != "" && (c.LeaseTTL < 300*time.Millisecond || c.StreamMaxLen < 1000 || c.ForwardTimeout <= 0):
+		return fmt.Errorf("--lease-ttl must be at least 300ms, --stream-max-len at least 1000, --forward-timeout positive")
 	}
 	return nil
 }
