@@ -46,8 +46,9 @@ func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) ([]crowd.Alert,
 	}
 	// The same tie-breakers as the SQLite backend, so both order alike.
 	q += " ORDER BY raised_at DESC, updated_at DESC, id DESC LIMIT " + arg(limit)
-	out := []crowd.Alert{}
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	var out []crowd.Alert
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		out = []crowd.Alert{}
 		rows, err := c.Query(ctx, q, args...)
 		if err != nil {
 			return err
@@ -71,7 +72,7 @@ func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) ([]crowd.Alert,
 // Alert returns one alert by id.
 func (s *Store) Alert(ctx context.Context, id string) (crowd.Alert, error) {
 	var a crowd.Alert
-	err := s.pool.with(ctx, func(c *pgx.Conn) (err error) {
+	err := s.read(ctx, func(c *pgx.Conn) (err error) {
 		a, err = scanAlert(c.QueryRow(ctx, "SELECT "+alertColumns+" FROM alerts WHERE id = $1", id))
 		return err
 	})

@@ -38,11 +38,7 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
-	err = s.pool.with(ctx, func(c *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			return tx.SendBatch(ctx, q).Close()
-		})
-	})
+	err = s.inTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, q).Close() })
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
@@ -108,7 +104,7 @@ func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
 		ended bool
 		m     crowd.EmergencyMode
 	)
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.read(ctx, func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
 			FROM emergency ORDER BY seq DESC LIMIT 1`).Scan(&ended, &m.Active, &m.Reason, &m.ZoneIDs, &m.ActivatedAt, &m.ActivatedBy)
 	})

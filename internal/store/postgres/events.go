@@ -19,7 +19,7 @@ const prunedKey = "pruned_up_to"
 // LastEventID is the highest id ever committed, pruned or not.
 func (s *Store) LastEventID(ctx context.Context) (event.ID, error) {
 	var last int64
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.read(ctx, func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, `SELECT GREATEST(
 			COALESCE((SELECT MAX(id) FROM events), 0),
 			COALESCE((SELECT value FROM meta WHERE key = $1), 0))`, prunedKey).Scan(&last)
@@ -45,9 +45,10 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 	// The mark rides on a row of its own (id NULL) ahead of the events.
 	var (
 		pruned int64
-		out    = []store.StoredEvent{}
+		out    []store.StoredEvent
 	)
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		pruned, out = 0, []store.StoredEvent{}
 		rows, err := c.Query(ctx, `SELECT * FROM (
 			(SELECT NULL::BIGINT AS id, '' AS topic, '' AS type, ''::BYTEA AS data,
 				COALESCE((SELECT value FROM meta WHERE key = $4), 0) AS at)
@@ -88,37 +89,35 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 // keep (keep <= 0: no count bound). The deleted set is widened to a prefix of
 // the id order, so the remembered highest pruned id says exactly what is gone.
 func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) error {
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			// Prunes and commits take turns, as on SQLite.
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", commitLock); err != nil {
-				return err
-			}
-			var cut int64
-			if !olderThan.IsZero() {
-				if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE at < $1",
-					olderThan.UnixMilli()).Scan(&cut); err != nil {
-					return err
-				}
-			}
-			if keep > 0 {
-				var byCount int64
-				if err := tx.QueryRow(ctx, "SELECT COALESCE((SELECT id FROM events ORDER BY id DESC OFFSET $1 LIMIT 1), 0)",
-					keep).Scan(&byCount); err != nil {
-					return err
-				}
-				cut = max(cut, byCount)
-			}
-			if cut == 0 {
-				return nil
-			}
-			if _, err := tx.Exec(ctx, "DELETE FROM events WHERE id <= $1", cut); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
-			ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`, prunedKey, cut)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Prunes and commits take turns, as on SQLite.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", commitLock); err != nil {
 			return err
-		})
+		}
+		var cut int64
+		if !olderThan.IsZero() {
+			if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE at < $1",
+				olderThan.UnixMilli()).Scan(&cut); err != nil {
+				return err
+			}
+		}
+		if keep > 0 {
+			var byCount int64
+			if err := tx.QueryRow(ctx, "SELECT COALESCE((SELECT id FROM events ORDER BY id DESC OFFSET $1 LIMIT 1), 0)",
+				keep).Scan(&byCount); err != nil {
+				return err
+			}
+			cut = max(cut, byCount)
+		}
+		if cut == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM events WHERE id <= $1", cut); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`, prunedKey, cut)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: prune: %w", err)

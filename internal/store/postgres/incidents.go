@@ -36,8 +36,9 @@ func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]crowd.
 	}
 	q := `SELECT seq, ts, kind, zone_id, alert_id, level, actor, message
 		FROM incidents WHERE ` + strings.Join(where, " AND ") + " ORDER BY seq LIMIT " + arg(limit)
-	out := []crowd.Incident{}
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	var out []crowd.Incident
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		out = []crowd.Incident{}
 		rows, err := c.Query(ctx, q, args...)
 		if err != nil {
 			return err
