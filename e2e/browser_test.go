@@ -80,6 +80,18 @@ func (b *browser) newTab() context.Context {
 	return ctx
 }
 
+// newContext opens a tab in a fresh browser context: its own cookies and
+// storage, as a second person signing in on another machine would have.
+func (b *browser) newContext() context.Context {
+	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("new browser context: %v", err)
+	}
+	b.watch(ctx)
+	return ctx
+}
+
 // bringToFront makes a tab the visible one, as the monitor on a control
 // room's wall is; a background tab gets no animation frames and throttled timers.
 func bringToFront(t *testing.T, ctx context.Context) {
@@ -129,17 +141,36 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 
 // waitFor polls a JS predicate until it is true, failing with what the
 // indicators say when it is not within timeout. It returns how long it took.
+// A poll does not survive a navigation (a sign-in, a redirect to the login
+// page), so one cut short by a navigation starts again on the new page.
 func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what, predicate string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	c, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](predicate,
-		chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
+	deadline := start.Add(timeout)
+	for {
+		remaining := max(time.Until(deadline), time.Millisecond)
+		c, cancel := context.WithTimeout(ctx, remaining+5*time.Second)
+		_, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](predicate,
+			chromedp.WithPollingTimeout(remaining), chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return time.Since(start)
+		}
+		if cutByNavigation(err) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		t.Fatalf("waiting %v for %s: %v (indicators: %s)", timeout, what, err, indicators(t, ctx))
 	}
-	return time.Since(start)
+}
+
+// cutByNavigation reports whether err says the page under evaluation went
+// away (the DevTools protocol's words for it).
+func cutByNavigation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "navigated or closed") ||
+		strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Cannot find context with specified id")
 }
 
 const indicatorsJS = `[...document.querySelectorAll('.conn-status')].map(e => e.dataset.stream + '=' + e.dataset.state + '/' + e.dataset.mode).join(' ')`

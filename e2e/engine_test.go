@@ -65,19 +65,29 @@ type engine struct {
 	addr    string
 	dataDir string
 	args    []string
+	env     []string // CROWDRISK_* settings of this engine, "KEY=value"
 	cmd     *exec.Cmd
 	log     *os.File
 	exited  chan struct{}
 }
 
+// startEngine starts the loopback demo: no JWT secret, everyone is admin.
 func startEngine(t *testing.T, bin string, extra ...string) *engine {
+	t.Helper()
+	return startEngineEnv(t, bin, nil, extra...)
+}
+
+// startEngineEnv starts an engine with env ("KEY=value") added to an
+// environment cleared of every CROWDRISK_* variable, so that a secret
+// exported in the shell running the tests cannot change what a test means.
+func startEngineEnv(t *testing.T, bin string, env []string, extra ...string) *engine {
 	t.Helper()
 	dir := t.TempDir()
 	logf, err := os.Create(filepath.Join(dir, "engine.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{t: t, bin: bin, addr: freeAddr(t), dataDir: filepath.Join(dir, "data"), args: extra, log: logf}
+	e := &engine{t: t, bin: bin, addr: freeAddr(t), dataDir: filepath.Join(dir, "data"), args: extra, env: env, log: logf}
 	t.Cleanup(func() {
 		e.kill()
 		logf.Close()
@@ -96,6 +106,7 @@ func (e *engine) start() {
 	e.t.Helper()
 	args := append([]string{"--addr", e.addr, "--data-dir", e.dataDir, "--heartbeat", "1s"}, e.args...)
 	e.cmd = exec.Command(e.bin, args...)
+	e.cmd.Env = engineEnv(e.env)
 	e.cmd.Stdout = e.log
 	e.cmd.Stderr = e.log
 	if err := e.cmd.Start(); err != nil {
@@ -110,7 +121,8 @@ func (e *engine) start() {
 			e.t.Fatalf("engine exited during start-up: %v", e.cmd.ProcessState)
 		default:
 		}
-		res, err := http.Get(e.url("/api/crowd-risk/zones"))
+		// /readyz needs no token, so this works with and without a secret.
+		res, err := http.Get(e.url("/readyz"))
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -120,6 +132,17 @@ func (e *engine) start() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	e.t.Fatalf("engine did not answer on %s within 20s", e.addr)
+}
+
+// engineEnv is the test's environment without CROWDRISK_* variables, plus env.
+func engineEnv(env []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CROWDRISK_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
 }
 
 // kill ends the process the hard way (SIGKILL): no graceful goodbye to
