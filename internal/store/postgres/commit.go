@@ -38,7 +38,15 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, q).Close() })
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// A fresh copy for each try: pgx leaves a sent batch holding the
+		// prepared statements of the connection it went out on.
+		try := &pgx.Batch{}
+		for _, qq := range q.QueuedQueries {
+			try.Queue(qq.SQL, qq.Arguments...)
+		}
+		return tx.SendBatch(ctx, try).Close()
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
 	"github.com/crowdrisk/crowdrisk/internal/store/postgres"
 	"github.com/crowdrisk/crowdrisk/internal/store/storetest"
@@ -44,46 +43,4 @@ func (d *databases) open(t *testing.T) store.Store {
 func TestConformance(t *testing.T) {
 	d := &databases{urls: map[*testing.T]string{}}
 	storetest.Run(t, d.open)
-}
-
-// A restart of PostgreSQL under an open store: the calls during the outage
-// fail, and the store recovers by itself once the server is back (its
-// pooled connections are found dead and replaced).
-func TestSurvivesServerRestart(t *testing.T) {
-	srv := testenv.StartPostgres(t)
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, srv.CreateDatabase(t))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer s.Close()
-	commit := func() error {
-		return s.Commit(ctx, store.Batch{Incidents: []crowd.Incident{{Timestamp: 1, Kind: crowd.IncidentTest, Message: "m"}}})
-	}
-	if err := commit(); err != nil {
-		t.Fatalf("commit: %v", err)
-	}
-	srv.Stop()
-	if err := s.Ping(ctx); err == nil {
-		t.Fatal("ping succeeded with the server stopped")
-	}
-	srv.Start(t)
-	// At most one call may fail on a connection that died with the old
-	// server; after that the pool has replaced it.
-	var lastErr error
-	for range 3 {
-		if lastErr = commit(); lastErr == nil {
-			break
-		}
-	}
-	if lastErr != nil {
-		t.Fatalf("commit after restart: %v", lastErr)
-	}
-	if err := s.Ping(ctx); err != nil {
-		t.Fatalf("ping after restart: %v", err)
-	}
-	ins, err := s.Incidents(ctx, store.IncidentFilter{})
-	if err != nil || len(ins) != 2 {
-		t.Fatalf("incidents after restart = %v, %v; want 2", ins, err)
-	}
 }
