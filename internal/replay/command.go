@@ -70,10 +70,21 @@ func (c command) parse(args []string, stderr io.Writer) (replayFlags, string, er
 	fs.Float64Var(&f.speed, "speed", 1, "replay speed factor; 0 = as fast as possible")
 	fs.DurationVar(&f.hold, "hold", 150*time.Second, "after a trajectory recording, keep sending its last sample this long, so the engine's 120 s hysteresis hold can lower the level again")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the readings instead of sending them")
-	if err := fs.Parse(args); err != nil {
-		return f, "", err
+	// Flags may come before or after FILE ("replay FILE --zone x" reads
+	// as naturally as "replay --zone x FILE"): the flag package stops at
+	// the first argument that is not a flag, so parse what follows it too.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return f, "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fs.Usage()
 		return f, "", crowd.Invalidf("FILE", "exactly one file to replay is required")
 	}
@@ -83,7 +94,7 @@ func (c command) parse(args []string, stderr io.Writer) (replayFlags, string, er
 	if f.hold < 0 {
 		return f, "", crowd.Invalidf("hold", "must not be negative")
 	}
-	return f, fs.Arg(0), nil
+	return f, files[0], nil
 }
 
 func (c command) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

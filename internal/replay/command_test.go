@@ -114,6 +114,22 @@ func TestRunPostsToEngine(t *testing.T) {
 	}
 }
 
+func TestFlagsMayFollowTheFile(t *testing.T) {
+	now := time.Date(2025, 11, 27, 18, 0, 0, 0, time.UTC)
+	var slept []time.Duration
+	var before, after, errOut bytes.Buffer
+	c := testCommand(nil, now, &slept)
+	if err := c.run(context.Background(), []string{"--zone", "corridor", "--dry-run", corridorFile}, &before, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.run(context.Background(), []string{corridorFile, "--zone", "corridor", "--dry-run"}, &after, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	if before.String() != after.String() || before.Len() == 0 {
+		t.Fatal("flags after the file were not read")
+	}
+}
+
 func TestRunUsageErrors(t *testing.T) {
 	var slept []time.Duration
 	c := testCommand(nil, time.Now(), &slept)
@@ -122,6 +138,7 @@ func TestRunUsageErrors(t *testing.T) {
 		field string
 	}{
 		{[]string{}, "FILE"},
+		{[]string{"--zone", "z", corridorFile, corridorFile}, "FILE"},
 		{[]string{corridorFile}, "zone"},
 		{[]string{"--zone", "z", "--format", "xml", corridorFile}, "format"},
 		{[]string{"--zone", "z", "--unit", "ft", corridorFile}, "unit"},
