@@ -46,6 +46,8 @@ type Report struct {
 
 	ServerCPUSeconds     *float64 `json:"serverCpuSeconds,omitempty"`
 	CPUSecondsPerMillion *float64 `json:"cpuSecondsPerMillionDeliveries,omitempty"`
+	// BenchCPUSeconds is the load generator's own CPU time in the load phase.
+	BenchCPUSeconds float64 `json:"benchCpuSeconds"`
 
 	Notes []string `json:"notes,omitempty"`
 }
@@ -76,7 +78,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("readings", "%d sent, %d accepted, %d refused in %.1f s (%.0f/s)",
 		r.ReadingsSent, r.ReadingsAccepted, r.ReadingsRefused, r.LoadSeconds, r.SendRate)
 	if r.Mode != ModeIngest || r.ConnectionsMade > 0 {
-		row("deliveries", "%d of %d (%.2f %%), %.0f/s", r.Received, r.Expected, 100*r.ShareDelivered, r.DeliveriesPerSec)
+		rate := "" // a broadcast run measures completion, not throughput
+		if r.DeliveriesPerSec > 0 {
+			rate = fmt.Sprintf(", %.0f/s", r.DeliveriesPerSec)
+		}
+		row("deliveries", "%d of %d (%.2f %%)%s", r.Received, r.Expected, 100*r.ShareDelivered, rate)
 		row("latency send→arrival", "p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms (%d samples)",
 			r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Samples)
 	}
@@ -84,6 +90,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("broadcast complete", "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d broadcasts)", b.P50, b.P99, b.Max, b.Samples)
 	}
 	row("server CPU", "%s s, %s s per million deliveries", opt(r.ServerCPUSeconds, "%.2f"), opt(r.CPUSecondsPerMillion, "%.2f"))
+	row("bench CPU", "%.2f s in the load phase", r.BenchCPUSeconds)
 	if len(r.Failures) > 0 {
 		keys := make([]string, 0, len(r.Failures))
 		for k := range r.Failures {

@@ -27,3 +27,15 @@ func raiseFileLimit() (uint64, error) {
 // fdHeadroom is what the benchmark needs beside its streams: the API
 // client's connections, the Go runtime, stdio.
 const fdHeadroom = 64
+
+// processCPU is the CPU time (user + system) this process used so far: the
+// benchmark reports its own, because a load generator that saturates its
+// core measures itself, not the server.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}

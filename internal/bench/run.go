@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 
 	load := loader{cfg: cfg, api: api, zones: zones, table: table, streams: st, rep: rep, say: say}
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), processCPU()
 	switch cfg.Mode {
 	case ModeStream:
 		err = load.stream(ctx)
@@ -87,6 +87,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 	if rep.LoadSeconds == 0 {
 		rep.LoadSeconds = time.Since(t0).Seconds()
+	}
+	rep.BenchCPUSeconds = processCPU() - cpu0
+	if busy := rep.BenchCPUSeconds / time.Since(t0).Seconds(); busy > 0.9 {
+		rep.note("the load generator kept %.0f %% of a core busy: it may be what limits these numbers", 100*busy)
 	}
 	m2, _, err := api.scrapeMetrics(ctx)
 	if err != nil {
