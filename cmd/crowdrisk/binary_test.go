@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/sse"
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // binary is the crowdrisk command built once for the tests in this file:
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	testenv.StopShared() // the cluster tests' PostgreSQL
 	os.Exit(code)
 }
 
@@ -54,8 +56,17 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -40,11 +40,17 @@ func Postgres(t testing.TB) (url string) {
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
+// StopShared stops the shared cluster, if one was started, and removes its
+// files: for a TestMain that has its own set-up and tear-down.
+func StopShared() {
 	if shared.srv != nil {
 		shared.srv.Stop()
 		os.RemoveAll(shared.srv.dir)
 	}
-	os.Exit(code)
 }
 
 const clusterPrefix = "crowdrisk-testenv-pg-"
