@@ -67,6 +67,7 @@ type Engine struct {
 	monitor   *crowd.Monitor
 	latest    map[string]time.Time // newest reading time per zone
 	history   map[string]*zoneHistory
+	sent      map[string]crowd.DensityReading // last reading published per zone
 	emergency *crowd.EmergencyMode
 	overrides map[string]override // testing: zones held at a density
 	outbox    []store.Batch       // batches the store refused, retried in order
@@ -104,6 +105,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		zones:     map[string]crowd.Zone{},
 		latest:    map[string]time.Time{},
 		history:   map[string]*zoneHistory{},
+		sent:      map[string]crowd.DensityReading{},
 		overrides: map[string]override{},
 	}
 	for _, z := range opts.Venue.Zones {

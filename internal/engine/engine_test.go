@@ -395,3 +395,24 @@ func TestAcknowledgeAlertResolvedBeforeRestartIsConflict(t *testing.T) {
 		t.Fatalf("acknowledging an alert resolved before the restart: %v", err)
 	}
 }
+
+func TestOnlyChangedReadingsAreSent(t *testing.T) {
+	f := newFixture(t)
+	f.feed(t, "hall", 1.0, 1)
+	sent := len(f.pub.ofType(event.TypeDensity))
+	f.feed(t, "hall", 1.0, 14) // the same judgement for 14 s: nothing new to send
+	if got := len(f.pub.ofType(event.TypeDensity)); got != sent {
+		t.Fatalf("unchanged readings were sent: %d then %d", sent, got)
+	}
+	f.feed(t, "hall", 1.0, 1) // 15 s after the last one sent: sent again, so screens see the sensor is alive
+	if got := len(f.pub.ofType(event.TypeDensity)); got != sent+1 {
+		t.Fatalf("no refresh after 15 s: %d", got)
+	}
+	f.feed(t, "hall", 1.2, 1)
+	if got := len(f.pub.ofType(event.TypeDensity)); got != sent+2 {
+		t.Fatalf("a changed reading was not sent: %d", got)
+	}
+	if h, _ := f.eng.History("hall", time.Hour); len(h) != 17 {
+		t.Fatalf("history must keep every second whether sent or not: %d", len(h))
+	}
+}

@@ -131,7 +131,10 @@ func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 	out := e.monitor.Observe(r)
 	e.latest[r.ZoneID] = r.Time
 	e.history[r.ZoneID].add(out.Reading)
-	s.density(out.Reading)
+	if e.worthSending(out.Reading) {
+		s.density(out.Reading)
+		e.sent[r.ZoneID] = out.Reading
+	}
 	for _, a := range out.Alerts {
 		s.alert(a)
 	}
@@ -140,6 +143,35 @@ func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 		e.escalateEmergencyLocked(s, r.ZoneID, r.Time)
 	}
 	return out.Reading
+}
+
+// resendUnchanged is how often a zone whose reading does not change is sent
+// anyway, so that screens can tell a steady zone from a silent sensor.
+const resendUnchanged = 15 * time.Second
+
+// worthSending reports whether a judged reading differs from the last one
+// sent for its zone in anything but its time, or the last one is getting
+// old: only changed data goes on the wire.
+func (e *Engine) worthSending(r crowd.DensityReading) bool {
+	prev, ok := e.sent[r.ZoneID]
+	if !ok || r.Timestamp-prev.Timestamp >= resendUnchanged.Milliseconds() {
+		return true
+	}
+	return !sameJudgement(prev, r)
+}
+
+func sameJudgement(a, b crowd.DensityReading) bool {
+	if a.Density != b.Density || a.Smoothed != b.Smoothed || a.Level != b.Level ||
+		a.Occupancy != b.Occupancy || a.Trend != b.Trend {
+		return false
+	}
+	if (a.Count == nil) != (b.Count == nil) || (a.Count != nil && *a.Count != *b.Count) {
+		return false
+	}
+	if (a.Forecast == nil) != (b.Forecast == nil) {
+		return false
+	}
+	return a.Forecast == nil || (a.Forecast.Level == b.Forecast.Level && a.Forecast.Minutes == b.Forecast.Minutes)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
