@@ -139,6 +139,10 @@ func (h *Hub) Publish(events ...*event.Event) {
 			}
 			if conflated {
 				h.stats.conflated.Add(1)
+				if s.conflated == 1 {
+					h.log.Info("hub: subscriber lagging, its density updates are conflated (newest per zone kept)",
+						"client", s.client)
+				}
 			}
 			if kicked {
 				// Wake its writer too: one serving from a pool learns
@@ -196,6 +200,9 @@ func (h *Hub) dropLocked(s *Subscriber) {
 		return
 	}
 	delete(h.subs, s)
+	if n := s.conflatedCount(); n > 0 {
+		h.log.Info("hub: subscriber ended; density updates conflated for it", "client", s.client, "conflated", n)
+	}
 	for _, t := range s.topics.list() {
 		h.stats.open[topicIndex(t)].Add(-1)
 	}

@@ -28,14 +28,15 @@ type Subscriber struct {
 	topics topicSet
 	client string
 
-	mu       sync.Mutex
-	pending  []*event.Event // nil entries are events conflated away
-	keyIdx   map[string]int // conflation key -> index in pending
-	holes    int            // nil entries in pending
-	strict   int            // unconflatable events in pending
-	beat     bool           // a heartbeat is due
-	err      error          // set once when the subscriber ends
-	signaled bool           // ready holds a token
+	mu        sync.Mutex
+	pending   []*event.Event // nil entries are events conflated away
+	keyIdx    map[string]int // conflation key -> index in pending
+	holes     int            // nil entries in pending
+	strict    int            // unconflatable events in pending
+	beat      bool           // a heartbeat is due
+	err       error          // set once when the subscriber ends
+	signaled  bool           // ready holds a token
+	conflated int64          // density events replaced while this subscriber lagged
 
 	ready  chan struct{}
 	notify func() // set by SetNotify: called instead of signalling ready
@@ -118,6 +119,7 @@ func (s *Subscriber) push(e *event.Event, limit int) (conflated, kicked, wake bo
 		if i, ok := s.keyIdx[e.Key]; ok {
 			s.pending[i] = nil
 			s.holes++
+			s.conflated++
 			conflated = true
 		}
 		s.keyIdx[e.Key] = len(s.pending)
@@ -153,6 +155,12 @@ func (s *Subscriber) wake() {
 	case s.ready <- struct{}{}:
 	default:
 	}
+}
+
+func (s *Subscriber) conflatedCount() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conflated
 }
 
 // heartbeat marks a heartbeat due.
