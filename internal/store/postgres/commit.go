@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -30,6 +31,15 @@ ON CONFLICT (id) DO UPDATE SET
 
 // Commit applies the batch in one transaction, sent to the server as one
 // pipelined round trip.
+//
+// A batch with events is idempotent: committing it again once it is stored
+// changes nothing and succeeds. Its events are stored all or none, so when
+// the second time fails on their ids because all of them are there, the
+// batch is there. That lets a commit whose connection was lost during
+// COMMIT run again, and lets the engine retry a batch whose first commit
+// ended in an error after all (a deadline during COMMIT) without jamming on
+// its own events. (Unless the events were pruned in between: then they are
+// stored again, with the batch's alerts and incidents.)
 func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if b.Empty() {
 		return nil
@@ -38,7 +48,7 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, len(b.Events) > 0, func(tx pgx.Tx) error {
 		// A fresh copy for each try: pgx leaves a sent batch holding the
 		// prepared statements of the connection it went out on.
 		try := &pgx.Batch{}
@@ -47,10 +57,34 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 		}
 		return tx.SendBatch(ctx, try).Close()
 	})
+	if err != nil && eventConflict(err) {
+		if stored, serr := s.eventsStored(ctx, b.Events); serr == nil && stored {
+			return nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
 	return nil
+}
+
+// eventConflict reports an event id that is stored already.
+func eventConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "events_pkey"
+}
+
+// eventsStored reports whether every one of evs is in the store.
+func (s *Store) eventsStored(ctx context.Context, evs []store.StoredEvent) (bool, error) {
+	ids := make([]int64, len(evs))
+	for i, e := range evs {
+		ids[i] = int64(e.ID)
+	}
+	var n int
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, "SELECT COUNT(*) FROM events WHERE id = ANY($1)", ids).Scan(&n)
+	})
+	return err == nil && n == len(ids), err
 }
 
 func batchQueries(b store.Batch) (*pgx.Batch, error) {

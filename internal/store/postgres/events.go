@@ -89,7 +89,8 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 // keep (keep <= 0: no count bound). The deleted set is widened to a prefix of
 // the id order, so the remembered highest pruned id says exactly what is gone.
 func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// Idempotent: a second run finds nothing older or beyond keep left.
+	err := s.inTx(ctx, true, func(tx pgx.Tx) error {
 		// Prunes and commits take turns, as on SQLite.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", commitLock); err != nil {
 			return err

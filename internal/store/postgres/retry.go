@@ -48,9 +48,10 @@ func (s *Store) read(ctx context.Context, fn func(*pgx.Conn) error) error {
 // inTx runs fn in a transaction and commits it. A transaction that lost its
 // connection before COMMIT was sent cannot have committed (PostgreSQL rolls
 // back the open transaction of a session that ends), so it runs again on
-// another connection. Once COMMIT is sent the outcome is unknown, and it is
-// never run again: the caller gets an error that says so.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+// another connection. Once COMMIT is sent the outcome is unknown: it runs
+// again only if idempotent (running it after it took effect changes
+// nothing), and otherwise the caller gets an error that says so.
+func (s *Store) inTx(ctx context.Context, idempotent bool, fn func(pgx.Tx) error) error {
 	var committing bool
 	run := func(c *pgx.Conn) error {
 		committing = false
@@ -66,7 +67,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return tx.Commit(ctx)
 	}
 	lost, err := s.attempt(ctx, run)
-	if lost && !committing {
+	if lost && (!committing || idempotent) {
 		lost, err = s.attempt(context.WithValue(ctx, retryKey{}, true), run)
 	}
 	if lost && committing {

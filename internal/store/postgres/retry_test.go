@@ -153,18 +153,12 @@ func TestCommitRetriedWhenLostBeforeCommit(t *testing.T) {
 	}
 }
 
-// A commit whose session ends while COMMIT runs may or may not have
-// committed (here it did not): it is never run a second time, and the
-// caller is told the outcome is unknown.
-func TestCommitNotRepeatedWhenLostDuringCommit(t *testing.T) {
-	url := testenv.Postgres(t)
-	s := openTest(t, url, pingAfterIdle)
-	admin := connect(t, url)
-	ctx := testCtx(t)
-	// A deferred trigger runs inside COMMIT; it waits there for a lock the
-	// test holds, so the session can be ended in the middle of COMMIT.
-	const stall = 42
-	if _, err := admin.Exec(ctx, `
+// stallCommits makes every COMMIT that stores an incident wait for a lock
+// the returned function releases: a deferred trigger runs inside COMMIT,
+// so the test can end the session in the middle of it.
+func stallCommits(t *testing.T, admin *pgx.Conn) (release func()) {
+	t.Helper()
+	if _, err := admin.Exec(testCtx(t), `
 		CREATE FUNCTION stall_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN PERFORM pg_advisory_xact_lock(42); RETURN NULL; END $$;
 		CREATE CONSTRAINT TRIGGER stall_commit AFTER INSERT ON incidents
@@ -172,22 +166,90 @@ func TestCommitNotRepeatedWhenLostDuringCommit(t *testing.T) {
 		SELECT pg_advisory_lock(42);`); err != nil {
 		t.Fatal(err)
 	}
+	return func() {
+		if _, err := admin.Exec(testCtx(t), "SELECT pg_advisory_unlock(42)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const inCommit = "wait_event = 'advisory' AND query ILIKE 'commit%'"
+
+// A commit whose session ends while COMMIT runs may or may not have
+// committed (here it did not). A batch without events cannot be told
+// apart from a copy of itself, so it is never run a second time, and the
+// caller is told the outcome is unknown.
+func TestCommitNotRepeatedWhenLostDuringCommit(t *testing.T) {
+	url := testenv.Postgres(t)
+	s := openTest(t, url, pingAfterIdle)
+	admin := connect(t, url)
+	release := stallCommits(t, admin)
 	done := make(chan error, 1)
-	go func() { done <- s.Commit(ctx, incident("m")) }()
-	const inCommit = "wait_event = 'advisory' AND query ILIKE 'commit%'"
+	go func() { done <- s.Commit(testCtx(t), incident("m")) }()
 	waitFor(t, admin, inCommit)
 	endSessions(t, admin, inCommit)
-	// Unlocked, a second run of the commit would go through and store the
+	// Released, a second run of the commit would go through and store the
 	// incident; the first one is gone with its session.
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_unlock($1)", stall); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	err := <-done
 	if err == nil || !strings.Contains(err.Error(), "may or may not have committed") {
 		t.Fatalf("commit = %v; want an error saying the outcome is unknown", err)
 	}
 	if n := count(t, admin, "SELECT COUNT(*) FROM incidents"); n != 0 {
 		t.Fatalf("%d incidents stored; want 0 (the commit was run again)", n)
+	}
+}
+
+// A batch with events is idempotent, so one whose session ends during
+// COMMIT runs again and is stored once.
+func TestEventBatchRunsAgainWhenLostDuringCommit(t *testing.T) {
+	url := testenv.Postgres(t)
+	s := openTest(t, url, pingAfterIdle)
+	admin := connect(t, url)
+	release := stallCommits(t, admin)
+	b := incident("m")
+	b.Events = []store.StoredEvent{{ID: event.ID(1 << 22), Topic: "alerts", Type: "alert", At: time.UnixMilli(1)}}
+	done := make(chan error, 1)
+	go func() { done <- s.Commit(testCtx(t), b) }()
+	waitFor(t, admin, inCommit)
+	endSessions(t, admin, inCommit)
+	release() // the second run stalls in its COMMIT until now
+	if err := <-done; err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if n := count(t, admin, "SELECT COUNT(*) FROM incidents") + count(t, admin, "SELECT COUNT(*) FROM events"); n != 2 {
+		t.Fatalf("%d incidents and events stored; want one of each", n)
+	}
+}
+
+// Committing a stored batch with events again succeeds and stores nothing
+// more; a batch with only some of its events stored is refused.
+func TestEventBatchIdempotent(t *testing.T) {
+	url := testenv.Postgres(t)
+	s := openTest(t, url, pingAfterIdle)
+	admin := connect(t, url)
+	ctx := testCtx(t)
+	ev := func(seq uint64) store.StoredEvent {
+		return store.StoredEvent{ID: event.ID(1<<22 + seq), Topic: "alerts", Type: "alert", At: time.UnixMilli(1)}
+	}
+	b := incident("m")
+	b.Alerts = []crowd.Alert{{ID: "a1", ZoneID: "z", Level: crowd.Warning, Kind: "density", Status: crowd.StatusActive}}
+	b.Events = []store.StoredEvent{ev(1), ev(2)}
+	for i := range 2 {
+		if err := s.Commit(ctx, b); err != nil {
+			t.Fatalf("commit %d: %v", i+1, err)
+		}
+	}
+	if n := count(t, admin, "SELECT COUNT(*) FROM incidents"); n != 1 {
+		t.Fatalf("%d incidents after committing the batch twice; want 1", n)
+	}
+	partly := incident("other")
+	partly.Events = []store.StoredEvent{ev(2), ev(3)}
+	if err := s.Commit(ctx, partly); err == nil {
+		t.Fatal("commit of a batch reusing a stored event id succeeded")
+	}
+	if n := count(t, admin, "SELECT COUNT(*) FROM incidents"); n != 1 {
+		t.Fatalf("%d incidents after the refused batch; want 1", n)
 	}
 }
 
