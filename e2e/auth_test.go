@@ -30,13 +30,11 @@ type alertJSON struct {
 // and no emergency controls, and the engine refuses the viewer's own call
 // (403), and a call without the cookie (401).
 func TestSignedInOperatorAndViewer(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
-	bin := buildEngine(t)
-	secret := newSecret(t)
-	e := startEngineEnv(t, bin, []string{"CROWDRISK_JWT_SECRET=" + secret}, "--testing", "on")
-	operatorTok := mintToken(t, bin, secret, "operator", "op-e2e")
-	viewerTok := mintToken(t, bin, secret, "viewer", "viewer-e2e")
-	adminTok := mintToken(t, bin, secret, "admin", "admin-e2e")
+	s := startSecuredEngine(t, buildEngine(t), "--testing", "on")
+	e := s.engine
+	operatorTok, viewerTok, adminTok := s.tokens["operator"], s.tokens["viewer"], s.tokens["admin"]
 
 	// The secret is on: the API turns away a caller without a token.
 	if code, body := call(t, e, "GET", "/api/crowd-risk/alerts", "", nil); code != 401 {
@@ -95,14 +93,13 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 
 	// --- The operator signs in on the login page.
 	op := b.root
-	do(t, op, 30*time.Second, chromedp.Navigate(e.url(loginPath)))
-	signIn(t, op, e, operatorTok, "operator")
+	s.signInAt(t, op, "operator")
 	waitFor(t, op, 10*time.Second, "both indicators connected", stateIs("connected", "connected"))
 	if got := eval[string](t, op, `[...document.querySelectorAll('.conn-status')].map(e => e.dataset.tone).join(',')`); got != "ok,ok" {
 		t.Errorf("indicator tones %q, want ok,ok (green)", got)
 	}
 	checkSessionCookie(t, op, e, operatorTok)
-	if got := eval[string](t, op, `document.getElementById('user-name').textContent`); !strings.Contains(got, "op-e2e") {
+	if got := eval[string](t, op, `document.getElementById('user-name').textContent`); !strings.Contains(got, "operator-e2e") {
 		t.Errorf("signed-in user shown as %q", got)
 	}
 	if !eval[bool](t, op, `document.getElementById('emergency-form').checkVisibility()`) {
@@ -125,8 +122,8 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 	// ...and the page's own button, which sends it, works.
 	do(t, op, 10*time.Second, chromedp.Click(chromedp.CSS(alertSel(first.ID)+` .btn-ack`)))
 	waitFor(t, op, 5*time.Second, "the alert acknowledged on the page", `(a => !a || a.dataset.status === 'acknowledged')(`+find(first.ID)+`)`)
-	if a := alertOf(first.ID); a.AcknowledgedBy != "op-e2e" || (a.Status != "acknowledged" && a.Status != "resolved") {
-		t.Errorf("alert in the engine after the operator's click: %+v, want acknowledged by op-e2e", a)
+	if a := alertOf(first.ID); a.AcknowledgedBy != "operator-e2e" || (a.Status != "acknowledged" && a.Status != "resolved") {
+		t.Errorf("alert in the engine after the operator's click: %+v, want acknowledged by operator-e2e", a)
 	}
 
 	// --- The viewer: a fresh browser context, sent to the login page, and
@@ -134,7 +131,7 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 	second := raise("e2e viewer alert " + suffix)
 	viewer := guest
 	do(t, viewer, 30*time.Second, chromedp.Navigate(e.url(monitorPath)))
-	signIn(t, viewer, e, viewerTok, "viewer")
+	signIn(t, viewer, viewerTok, "viewer")
 	waitFor(t, viewer, 10*time.Second, "both indicators connected", stateIs("connected", "connected"))
 	checkSessionCookie(t, viewer, e, viewerTok)
 	for _, u := range guestTraffic.streams() {

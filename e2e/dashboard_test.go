@@ -14,14 +14,17 @@ import (
 
 const monitorPath = "/admin/crowd-risk/monitor"
 
-// Both indicators go green; a killed server turns them yellow
-// (reconnecting); the restarted server (same port, same data) turns them
-// green again without a page reload.
+// Signed in as an operator, both indicators go green; a killed server
+// turns them yellow (reconnecting); the restarted server (same port, same
+// data, same secret) turns them green again without a page reload, the
+// streams authenticated again by the session cookie.
 func TestIndicatorsFollowKillAndRestart(t *testing.T) {
+	t.Parallel() // mostly waiting on timers: overlaps the other waiting tests
 	b := newBrowser(t)
-	e := startEngine(t, buildEngine(t))
+	s := startSecuredEngine(t, buildEngine(t))
+	e := s.engine
 	tab := b.root
-	do(t, tab, 30*time.Second, chromedp.Navigate(e.url(monitorPath)))
+	s.signInAt(t, tab, "operator")
 	waitFor(t, tab, 10*time.Second, "both indicators connected", stateIs("connected", "connected"))
 	if got := eval[string](t, tab, `document.querySelector('.conn-status[data-stream="density"]').dataset.tone`); got != "ok" {
 		t.Errorf("connected indicator tone %q, want ok (green)", got)
@@ -46,20 +49,23 @@ func TestIndicatorsFollowKillAndRestart(t *testing.T) {
 	screenshot(t, tab, "3-reconnected")
 }
 
-// With the one stream slot held by someone else (--max-streams 1), the
-// page's stream is refused with 503 every time: after five failed attempts
-// the density view keeps updating by polling /density, the alerts indicator
-// shows error with a Retry control, and when the slot is free the
-// background retry brings both back.
+// Signed in as a viewer, with the one stream slot held by someone else
+// (--max-streams 1), the page's stream is refused with 503 every time: after
+// five failed attempts the density view keeps updating by polling /density
+// (authenticated by the session cookie), the alerts indicator shows error
+// with a Retry control, and when the slot is free the background retry
+// brings both back.
 func TestDensityFallsBackToPolling(t *testing.T) {
+	t.Parallel() // mostly waiting on timers: overlaps the other waiting tests
 	b := newBrowser(t)
-	e := startEngine(t, buildEngine(t), "--max-streams", "1")
+	s := startSecuredEngine(t, buildEngine(t), "--max-streams", "1")
+	e := s.engine
 	release := holdStream(t, e)
 	if err := streamRefused(e); err != nil {
 		t.Fatal(err)
 	}
 	tab := b.root
-	do(t, tab, 30*time.Second, chromedp.Navigate(e.url(monitorPath)))
+	s.signInAt(t, tab, "viewer")
 	// Attempts at 0, 1, 3, 7 and 15 s (plus jitter): polling from about 15 s.
 	took := waitFor(t, tab, 30*time.Second, "density polling", `document.querySelector('.conn-status[data-stream="density"]')?.dataset.mode === 'polling'`)
 	if took < 12*time.Second {
@@ -90,7 +96,10 @@ func TestDensityFallsBackToPolling(t *testing.T) {
 }
 
 // An alert generated on the testing page appears on the monitor within 2 s
-// and can be acknowledged there.
+// and can be acknowledged there. This one runs the loopback demo that
+// `go run ./cmd/crowdrisk` starts: no secret, no sign-in, everyone admin.
+// It is not parallel: it measures a latency, so it runs before the
+// parallel tests start their browsers.
 func TestTestAlertReachesMonitorAndIsAcknowledged(t *testing.T) {
 	b := newBrowser(t)
 	e := startEngine(t, buildEngine(t))
@@ -111,6 +120,8 @@ func TestTestAlertReachesMonitorAndIsAcknowledged(t *testing.T) {
 	find := `[...document.querySelectorAll('#alerts .alert')].find(a => a.querySelector('.alert-msg')?.textContent.includes(` + jsString(msg) + `))`
 	waitFor(t, monitor, 2*time.Second-time.Since(start), "the test alert on the monitor", find+` !== undefined`)
 	t.Logf("test alert on the monitor %v after the click", time.Since(start))
+	// The stream can beat the tester's own answer to the monitor, so wait for it.
+	waitFor(t, tester, 5*time.Second, "the testing page's result", `document.getElementById('result').dataset.status !== undefined`)
 	if !eval[bool](t, tester, `document.getElementById('result').dataset.status === 'ok'`) {
 		t.Errorf("testing page result: %s", eval[string](t, tester, `document.getElementById('result').textContent`))
 	}

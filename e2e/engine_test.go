@@ -66,6 +66,7 @@ type engine struct {
 	dataDir string
 	args    []string
 	env     []string // CROWDRISK_* settings of this engine, "KEY=value"
+	bearer  string   // token for the test's own API calls; empty without a secret
 	cmd     *exec.Cmd
 	log     *os.File
 	exited  chan struct{}
@@ -134,6 +135,13 @@ func (e *engine) start() {
 	e.t.Fatalf("engine did not answer on %s within 20s", e.addr)
 }
 
+// authorize adds the engine's test token to a request of the test's own.
+func (e *engine) authorize(req *http.Request) {
+	if e.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+	}
+}
+
 // engineEnv is the test's environment without CROWDRISK_* variables, plus env.
 func engineEnv(env []string) []string {
 	var out []string
@@ -167,6 +175,7 @@ func holdStream(t *testing.T, e *engine) (release func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url("/api/crowd-risk/stream?topics=density,alerts"), nil)
+	e.authorize(req)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
@@ -197,7 +206,9 @@ func holdStream(t *testing.T, e *engine) (release func()) {
 
 // streamRefused checks that the engine now turns a second stream away.
 func streamRefused(e *engine) error {
-	res, err := http.Get(e.url("/api/crowd-risk/stream?topics=density,alerts"))
+	req, _ := http.NewRequest(http.MethodGet, e.url("/api/crowd-risk/stream?topics=density,alerts"), nil)
+	e.authorize(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,27 @@ func newSecret(t *testing.T) string {
 	return hex.EncodeToString(b[:])
 }
 
+// securedEngine is an engine that requires sign-in (a fresh JWT secret in
+// its environment), with a token per role from its own token command. The
+// engine's own test calls (holdStream, streamRefused) use the admin token.
+type securedEngine struct {
+	*engine
+	secret string
+	tokens map[string]string // role -> token; subjects are "<role>-e2e"
+}
+
+func startSecuredEngine(t *testing.T, bin string, extra ...string) *securedEngine {
+	t.Helper()
+	secret := newSecret(t)
+	e := startEngineEnv(t, bin, []string{"CROWDRISK_JWT_SECRET=" + secret}, extra...)
+	s := &securedEngine{engine: e, secret: secret, tokens: map[string]string{}}
+	for _, role := range []string{"viewer", "operator", "admin"} {
+		s.tokens[role] = mintToken(t, bin, secret, role, role+"-e2e")
+	}
+	e.bearer = s.tokens["admin"]
+	return s
+}
+
 // mintToken runs `crowdrisk token` as an operator of the engine would.
 func mintToken(t *testing.T, bin, secret, role, subject string) string {
 	t.Helper()
@@ -102,9 +123,16 @@ func callJSON(t *testing.T, e *engine, method, path, token string, body any, wan
 	}
 }
 
-// signIn pastes token into the login page's form and waits for the page
-// it leads to (the monitor, unless next says otherwise).
-func signIn(t *testing.T, ctx context.Context, e *engine, token, role string) {
+// signInAt opens the login page and signs in there as role.
+func (s *securedEngine) signInAt(t *testing.T, ctx context.Context, role string) {
+	t.Helper()
+	do(t, ctx, 30*time.Second, chromedp.Navigate(s.url(loginPath)))
+	signIn(t, ctx, s.tokens[role], role)
+}
+
+// signIn pastes token into the login page's form, which the tab shows, and
+// waits for the monitor it leads to.
+func signIn(t *testing.T, ctx context.Context, token, role string) {
 	t.Helper()
 	waitFor(t, ctx, 10*time.Second, "the sign-in form", `location.pathname === '`+loginPath+`' && document.getElementById('login-form')?.hidden === false`)
 	do(t, ctx, 10*time.Second,
