@@ -11,13 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// alertJSON is the part of an alert these tests read.
-type alertJSON struct {
-	ID             string `json:"id"`
-	Status         string `json:"status"`
-	Message        string `json:"message"`
-	AcknowledgedBy string `json:"acknowledgedBy"`
-}
+const streamPath = "/api/crowd-risk/stream?topics=density,alerts"
 
 // The dashboard as it runs beyond loopback: with a JWT secret, every page
 // and stream needs a sign-in. Tokens come from the real `crowdrisk token`
@@ -26,79 +20,116 @@ type alertJSON struct {
 //
 // A stranger is sent to the login page and no stream is opened; an operator
 // sees the live monitor and acknowledges an alert that an admin raised
-// through the API; a viewer sees the same alerts but no Acknowledge button
-// and no emergency controls, and the engine refuses the viewer's own call
-// (403), and a call without the cookie (401).
+// through the API; a viewer (a fresh browser context) sees the alerts and an
+// emergency but no Acknowledge button and no emergency controls, and the
+// engine refuses the viewer's own calls (403), and calls without the cookie
+// (401); signing out ends the session.
 func TestSignedInOperatorAndViewer(t *testing.T) {
 	t.Parallel()
-	b := newBrowser(t)
-	s := startSecuredEngine(t, buildEngine(t), "--testing", "on")
-	e := s.engine
-	operatorTok, viewerTok, adminTok := s.tokens["operator"], s.tokens["viewer"], s.tokens["admin"]
+	r := newRoles(t, newBrowser(t), startSecuredEngine(t, buildEngine(t), "--testing", "on"))
+	guest := r.b.newContext()
+	traffic := recordTraffic(guest)
+	r.strangerIsSentToLogin(guest, traffic)
+	op := r.b.root
+	r.operatorAcknowledges(op)
+	viewer := guest // the stranger signs in as a viewer
+	r.viewerIsRefused(viewer, traffic)
+	r.emergencyShownButOnlyOperatorEnds(op, viewer)
+	r.signOut(viewer)
+}
 
+// alertJSON is the part of an alert these tests read.
+type alertJSON struct {
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	Message        string `json:"message"`
+	AcknowledgedBy string `json:"acknowledgedBy"`
+}
+
+// roles is the signed-in test's fixture: one engine, one browser, the
+// venue's first zone for the alerts an admin raises.
+type roles struct {
+	t      *testing.T
+	b      *browser
+	s      *securedEngine
+	zoneID string
+	suffix string // makes this run's alert messages unique
+}
+
+func newRoles(t *testing.T, b *browser, s *securedEngine) *roles {
+	t.Helper()
 	// The secret is on: the API turns away a caller without a token.
-	if code, body := call(t, e, "GET", "/api/crowd-risk/alerts", "", nil); code != 401 {
+	if code, body := call(t, s.engine, "GET", "/api/crowd-risk/alerts", "", nil); code != 401 {
 		t.Fatalf("GET /alerts with no token: %d %s, want 401", code, body)
 	}
 	var zones []struct {
 		ID string `json:"id"`
 	}
-	callJSON(t, e, "GET", "/api/crowd-risk/zones", viewerTok, nil, 200, &zones)
+	callJSON(t, s.engine, "GET", "/api/crowd-risk/zones", s.tokens["viewer"], nil, 200, &zones)
 	if len(zones) == 0 {
 		t.Fatal("no zones")
 	}
-	raise := func(msg string) alertJSON {
-		t.Helper()
-		var a alertJSON
-		callJSON(t, e, "POST", "/api/crowd-risk/testing/alert", adminTok,
-			map[string]string{"zoneId": zones[0].ID, "level": "critical", "message": msg}, 200, &a)
-		if a.ID == "" || a.Status != "active" {
-			t.Fatalf("raised alert %+v, want an active one", a)
-		}
-		return a
-	}
-	alertOf := func(id string) alertJSON {
-		t.Helper()
-		var all []alertJSON
-		callJSON(t, e, "GET", "/api/crowd-risk/alerts", adminTok, nil, 200, &all)
-		for _, a := range all {
-			if a.ID == id {
-				return a
-			}
-		}
-		t.Fatalf("alert %s is not in the engine's list", id)
-		return alertJSON{}
-	}
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	return &roles{t: t, b: b, s: s, zoneID: zones[0].ID, suffix: strconv.FormatInt(time.Now().UnixNano(), 36)}
+}
 
-	// --- A stranger: a fresh browser context that has never signed in.
-	guest := b.newContext()
-	guestTraffic := recordTraffic(guest)
-	do(t, guest, 30*time.Second, chromedp.Navigate(e.url(monitorPath)))
-	waitFor(t, guest, 10*time.Second, "the login page instead of the monitor",
-		`location.pathname === '`+loginPath+`' && document.getElementById('login-form')?.hidden === false`)
+// raise has the admin generate a critical test alert through the API.
+func (r *roles) raise(who string) alertJSON {
+	r.t.Helper()
+	var a alertJSON
+	callJSON(r.t, r.s.engine, "POST", "/api/crowd-risk/testing/alert", r.s.tokens["admin"],
+		map[string]string{"zoneId": r.zoneID, "level": "critical", "message": "e2e alert for the " + who + " " + r.suffix}, 200, &a)
+	if a.ID == "" || a.Status != "active" {
+		r.t.Fatalf("raised alert %+v, want an active one", a)
+	}
+	return a
+}
+
+// alertOf is the engine's own view of an alert.
+func (r *roles) alertOf(id string) alertJSON {
+	r.t.Helper()
+	var all []alertJSON
+	callJSON(r.t, r.s.engine, "GET", "/api/crowd-risk/alerts", r.s.tokens["admin"], nil, 200, &all)
+	for _, a := range all {
+		if a.ID == id {
+			return a
+		}
+	}
+	r.t.Fatalf("alert %s is not in the engine's list", id)
+	return alertJSON{}
+}
+
+func alertSel(id string) string  { return `#alerts .alert[data-alert-id="` + id + `"]` }
+func findAlert(id string) string { return `document.querySelector('` + alertSel(id) + `')` }
+
+const loginShown = `location.pathname === '` + loginPath + `' && document.getElementById('login-form')?.hidden === false`
+
+func (r *roles) strangerIsSentToLogin(guest context.Context, traffic *traffic) {
+	t := r.t // no t.Helper: a failure names the line of the check
+	do(t, guest, 30*time.Second, chromedp.Navigate(r.s.url(monitorPath)))
+	waitFor(t, guest, 10*time.Second, "the login page instead of the monitor", loginShown)
 	if next := eval[string](t, guest, `new URLSearchParams(location.search).get('next') ?? ''`); next != monitorPath {
 		t.Errorf("login page's next = %q, want %q", next, monitorPath)
 	}
-	if s, ok := guestTraffic.statusOf(e.url("/api/auth/me")); !ok || s != 401 {
-		t.Errorf("the monitor's who-am-I without a session: status %d (seen %v), want 401", s, ok)
+	if st, ok := traffic.statusOf(r.s.url("/api/auth/me")); !ok || st != 401 {
+		t.Errorf("the monitor's who-am-I without a session: status %d (seen %v), want 401", st, ok)
 	}
-	if got := guestTraffic.streams(); len(got) != 0 {
+	if got := traffic.streams(); len(got) != 0 {
 		t.Errorf("the monitor opened a stream before sign-in: %q", got)
 	}
-	// The page could not have opened one anyway.
-	if r := pageFetch(t, guest, "GET", "/api/crowd-risk/stream?topics=density,alerts", true, false); r.Status != 401 || r.Code != "unauthorized" {
-		t.Errorf("stream without a session: %+v, want 401 unauthorized", r)
+	// Nor could it have: the engine refuses a stream without a session.
+	if res := pageFetch(t, guest, "GET", streamPath, true, false); res.Status != 401 || res.Code != "unauthorized" {
+		t.Errorf("stream without a session: %+v, want 401 unauthorized", res)
 	}
+}
 
-	// --- The operator signs in on the login page.
-	op := b.root
-	s.signInAt(t, op, "operator")
+func (r *roles) operatorAcknowledges(op context.Context) {
+	t := r.t
+	r.s.signInAt(t, op, "operator")
 	waitFor(t, op, 10*time.Second, "both indicators connected", stateIs("connected", "connected"))
 	if got := eval[string](t, op, `[...document.querySelectorAll('.conn-status')].map(e => e.dataset.tone).join(',')`); got != "ok,ok" {
 		t.Errorf("indicator tones %q, want ok,ok (green)", got)
 	}
-	checkSessionCookie(t, op, e, operatorTok)
+	checkSessionCookie(t, op, r.s.engine, r.s.tokens["operator"])
 	if got := eval[string](t, op, `document.getElementById('user-name').textContent`); !strings.Contains(got, "operator-e2e") {
 		t.Errorf("signed-in user shown as %q", got)
 	}
@@ -106,43 +137,43 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 		t.Error("the operator has no control to activate emergency mode")
 	}
 
-	first := raise("e2e operator alert " + suffix)
-	alertSel := func(id string) string { return `#alerts .alert[data-alert-id="` + id + `"]` }
-	find := func(id string) string { return `document.querySelector('` + alertSel(id) + `')` }
-	waitFor(t, op, 5*time.Second, "the admin's alert on the operator's monitor", find(first.ID)+`?.querySelector('.btn-ack') != null`)
+	a := r.raise("operator")
+	waitFor(t, op, 5*time.Second, "the admin's alert on the operator's monitor", findAlert(a.ID)+`?.querySelector('.btn-ack') != null`)
 	screenshot(t, op, "operator")
 
 	// A cookie-authenticated write without the CSRF header is refused...
-	if r := pageFetch(t, op, "POST", "/api/crowd-risk/alerts/"+first.ID+"/acknowledge", true, false); r.Status != 403 {
-		t.Errorf("acknowledge with the session cookie but no CSRF header: %+v, want 403", r)
+	if res := pageFetch(t, op, "POST", "/api/crowd-risk/alerts/"+a.ID+"/acknowledge", true, false); res.Status != 403 {
+		t.Errorf("acknowledge with the session cookie but no CSRF header: %+v, want 403", res)
 	}
-	if a := alertOf(first.ID); a.Status != "active" {
-		t.Fatalf("alert after the refused acknowledge: %+v", a)
+	if got := r.alertOf(a.ID); got.Status != "active" {
+		t.Fatalf("alert after the refused acknowledge: %+v", got)
 	}
 	// ...and the page's own button, which sends it, works.
-	do(t, op, 10*time.Second, chromedp.Click(chromedp.CSS(alertSel(first.ID)+` .btn-ack`)))
-	waitFor(t, op, 5*time.Second, "the alert acknowledged on the page", `(a => !a || a.dataset.status === 'acknowledged')(`+find(first.ID)+`)`)
-	if a := alertOf(first.ID); a.AcknowledgedBy != "operator-e2e" || (a.Status != "acknowledged" && a.Status != "resolved") {
-		t.Errorf("alert in the engine after the operator's click: %+v, want acknowledged by operator-e2e", a)
+	do(t, op, 10*time.Second, chromedp.Click(chromedp.CSS(alertSel(a.ID)+` .btn-ack`)))
+	waitFor(t, op, 5*time.Second, "the alert acknowledged on the page", `(a => !a || a.dataset.status === 'acknowledged')(`+findAlert(a.ID)+`)`)
+	if got := r.alertOf(a.ID); got.AcknowledgedBy != "operator-e2e" || (got.Status != "acknowledged" && got.Status != "resolved") {
+		t.Errorf("alert in the engine after the operator's click: %+v, want acknowledged by operator-e2e", got)
 	}
+}
 
-	// --- The viewer: a fresh browser context, sent to the login page, and
-	// back to the monitor after signing in.
-	second := raise("e2e viewer alert " + suffix)
-	viewer := guest
-	do(t, viewer, 30*time.Second, chromedp.Navigate(e.url(monitorPath)))
-	signIn(t, viewer, viewerTok, "viewer")
+// viewerIsRefused signs the stranger's tab in as a viewer, through the
+// login page the monitor sent it to.
+func (r *roles) viewerIsRefused(viewer context.Context, traffic *traffic) {
+	t := r.t
+	a := r.raise("viewer")
+	do(t, viewer, 30*time.Second, chromedp.Navigate(r.s.url(monitorPath)))
+	signIn(t, viewer, r.s.tokens["viewer"], "viewer")
 	waitFor(t, viewer, 10*time.Second, "both indicators connected", stateIs("connected", "connected"))
-	checkSessionCookie(t, viewer, e, viewerTok)
-	for _, u := range guestTraffic.streams() {
-		if s, ok := guestTraffic.statusOf(u); ok && s != 200 {
-			t.Errorf("the viewer's stream %s: status %d", u, s)
+	checkSessionCookie(t, viewer, r.s.engine, r.s.tokens["viewer"])
+	for _, u := range traffic.streams() {
+		if st, ok := traffic.statusOf(u); ok && st != 200 {
+			t.Errorf("the viewer's stream %s: status %d", u, st)
 		}
-		if strings.Contains(u, viewerTok) {
+		if strings.Contains(u, r.s.tokens["viewer"]) {
 			t.Errorf("the token is in the stream URL %s", u)
 		}
 	}
-	waitFor(t, viewer, 5*time.Second, "the alert on the viewer's monitor", find(second.ID)+` != null`)
+	waitFor(t, viewer, 5*time.Second, "the alert on the viewer's monitor", findAlert(a.ID)+` != null`)
 	waitFor(t, viewer, 5*time.Second, "the page loaded", `document.body.dataset.ready === 'true'`)
 	if n := eval[int](t, viewer, `document.querySelectorAll('.btn-ack, [data-ack]').length`); n != 0 {
 		t.Errorf("the viewer sees %d Acknowledge buttons", n)
@@ -152,24 +183,29 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 	}
 	screenshot(t, viewer, "viewer")
 
-	if r := pageFetch(t, viewer, "POST", "/api/crowd-risk/alerts/"+second.ID+"/acknowledge", true, true); r.Status != 403 || r.Code != "forbidden" {
-		t.Errorf("the viewer's own acknowledge (cookie + CSRF header): %+v, want 403 forbidden", r)
+	ack := "/api/crowd-risk/alerts/" + a.ID + "/acknowledge"
+	if res := pageFetch(t, viewer, "POST", ack, true, true); res.Status != 403 || res.Code != "forbidden" {
+		t.Errorf("the viewer's own acknowledge (cookie + CSRF header): %+v, want 403 forbidden", res)
 	}
-	if r := pageFetch(t, viewer, "POST", "/api/crowd-risk/alerts/"+second.ID+"/acknowledge", false, true); r.Status != 401 || r.Code != "unauthorized" {
-		t.Errorf("acknowledge without the cookie: %+v, want 401 unauthorized", r)
+	if res := pageFetch(t, viewer, "POST", ack, false, true); res.Status != 401 || res.Code != "unauthorized" {
+		t.Errorf("acknowledge without the cookie: %+v, want 401 unauthorized", res)
 	}
-	if r := pageFetch(t, viewer, "DELETE", "/api/crowd-risk/emergency", true, true); r.Status != 403 {
-		t.Errorf("the viewer ending emergency mode: %+v, want 403", r)
+	if res := pageFetch(t, viewer, "DELETE", "/api/crowd-risk/emergency", true, true); res.Status != 403 {
+		t.Errorf("the viewer ending emergency mode: %+v, want 403", res)
 	}
-	if a := alertOf(second.ID); a.Status != "active" || a.AcknowledgedBy != "" {
-		t.Errorf("alert after the viewer's attempts: %+v, want still active", a)
+	if got := r.alertOf(a.ID); got.Status != "active" || got.AcknowledgedBy != "" {
+		t.Errorf("alert after the viewer's attempts: %+v, want still active", got)
 	}
+}
 
-	// An emergency shows on both screens; only the operator may end it.
-	callJSON(t, e, "POST", "/api/crowd-risk/emergency", adminTok,
-		map[string]any{"reason": "e2e drill " + suffix, "zoneIds": []string{zones[0].ID}}, 200, nil)
-	waitFor(t, op, 5*time.Second, "the emergency banner for the operator", `!document.getElementById('emergency-active').hidden`)
-	waitFor(t, viewer, 5*time.Second, "the emergency banner for the viewer", `!document.getElementById('emergency-active').hidden`)
+// An emergency shows on both screens; only the operator's has End.
+func (r *roles) emergencyShownButOnlyOperatorEnds(op, viewer context.Context) {
+	t := r.t
+	callJSON(t, r.s.engine, "POST", "/api/crowd-risk/emergency", r.s.tokens["admin"],
+		map[string]any{"reason": "e2e drill " + r.suffix, "zoneIds": []string{r.zoneID}}, 200, nil)
+	const bannerShown = `!document.getElementById('emergency-active').hidden`
+	waitFor(t, op, 5*time.Second, "the emergency banner for the operator", bannerShown)
+	waitFor(t, viewer, 5*time.Second, "the emergency banner for the viewer", bannerShown)
 	if !eval[bool](t, op, `document.getElementById('emergency-end').checkVisibility()`) {
 		t.Error("the operator has no End emergency button")
 	}
@@ -177,6 +213,19 @@ func TestSignedInOperatorAndViewer(t *testing.T) {
 		t.Error("the viewer has an End emergency button")
 	}
 	screenshot(t, viewer, "viewer-emergency")
+}
+
+// signOut: back to the login page, and the browser can no longer open a stream.
+func (r *roles) signOut(tab context.Context) {
+	t := r.t
+	do(t, tab, 10*time.Second, chromedp.Click(chromedp.ID("sign-out")))
+	waitFor(t, tab, 10*time.Second, "the login page after signing out", loginShown)
+	if ck := sessionCookie(t, tab, r.s.engine); ck != nil {
+		t.Errorf("the session cookie outlived the sign-out: %+v", ck)
+	}
+	if res := pageFetch(t, tab, "GET", streamPath, true, false); res.Status != 401 {
+		t.Errorf("stream after signing out: %+v, want 401", res)
+	}
 }
 
 // checkSessionCookie asserts that the browser holds the session as an

@@ -134,7 +134,7 @@ func (s *securedEngine) signInAt(t *testing.T, ctx context.Context, role string)
 // waits for the monitor it leads to.
 func signIn(t *testing.T, ctx context.Context, token, role string) {
 	t.Helper()
-	waitFor(t, ctx, 10*time.Second, "the sign-in form", `location.pathname === '`+loginPath+`' && document.getElementById('login-form')?.hidden === false`)
+	waitFor(t, ctx, 10*time.Second, "the sign-in form", loginShown)
 	do(t, ctx, 10*time.Second,
 		chromedp.SetValue(chromedp.ID("token"), token),
 		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)))
@@ -167,7 +167,8 @@ func pageFetch(t *testing.T, ctx context.Context, method, path string, withCooki
   }
   const res = await fetch(%q, { method: %q, headers, credentials: %q, body: %s });
   let code = '';
-  try { code = (await res.json())?.error?.code ?? ''; } catch { /* not JSON */ }
+  // An answered stream never ends, so only an error's body is read.
+  if (!res.ok) { try { code = (await res.json())?.error?.code ?? ''; } catch { /* not JSON */ } }
   return { status: res.status, code };
 })()`, withCSRF, path, method, credentials, map[bool]string{true: "undefined", false: "'{}'"}[method == "GET"])
 	c, cancel := context.WithTimeout(ctx, 10*time.Second)
