@@ -9,11 +9,18 @@ import (
 // reading time. The median, not the mean, because a people counter's errors
 // are spikes (a bus passing a camera, a double count): one spike moves a
 // mean but not a median.
+//
+// The window is kept twice: in arrival order (to know what leaves it) and
+// sorted (to read the median at once). A zone may report many times a
+// second, or a replay may send a whole batch with one timestamp, so sorting
+// the window on every reading would cost O(n log n) each time; keeping it
+// sorted costs a binary search and a memmove.
 type rollingMedian struct {
-	span    time.Duration
-	times   []time.Time
-	values  []float64
-	scratch []float64
+	span   time.Duration
+	times  []time.Time // arrival order, from head
+	values []float64   // arrival order, from head
+	head   int
+	sorted []float64
 }
 
 // add records v at t (t never goes backwards: the engine rejects older
@@ -21,22 +28,34 @@ type rollingMedian struct {
 func (w *rollingMedian) add(t time.Time, v float64) float64 {
 	w.times = append(w.times, t)
 	w.values = append(w.values, v)
-	drop := 0
-	for drop < len(w.times)-1 && !w.times[drop].After(t.Add(-w.span)) {
-		drop++
+	i, _ := slices.BinarySearch(w.sorted, v)
+	w.sorted = slices.Insert(w.sorted, i, v)
+	cutoff := t.Add(-w.span)
+	for w.head < len(w.times)-1 && !w.times[w.head].After(cutoff) {
+		old := w.values[w.head]
+		j, _ := slices.BinarySearch(w.sorted, old)
+		w.sorted = slices.Delete(w.sorted, j, j+1)
+		w.head++
 	}
-	if drop > 0 {
-		// Shift rather than reslice so the backing array does not grow
-		// without end on a zone that reports for days.
-		w.times = slices.Delete(w.times, 0, drop)
-		w.values = slices.Delete(w.values, 0, drop)
+	if w.head > 64 && w.head > len(w.times)/2 {
+		// Compact now and then so the backing arrays do not grow without
+		// end on a zone that reports for days.
+		n := copy(w.times, w.times[w.head:])
+		copy(w.values, w.values[w.head:])
+		w.times, w.values, w.head = w.times[:n], w.values[:n], 0
 	}
 	return w.median()
 }
 
 func (w *rollingMedian) median() float64 {
-	w.scratch = append(w.scratch[:0], w.values...)
-	return median(w.scratch)
+	n := len(w.sorted)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return w.sorted[n/2]
+	}
+	return (w.sorted[n/2-1] + w.sorted[n/2]) / 2
 }
 
 // median sorts xs in place and returns its median (0 for none).

@@ -28,10 +28,40 @@ func TestRollingMedian(t *testing.T) {
 			if got != c.want {
 				t.Fatalf("median %v, want %v", got, c.want)
 			}
-			if len(w.values) > 10 {
-				t.Fatalf("window holds %d values, want at most 10", len(w.values))
+			if n := len(w.sorted); n > 10 || n != len(w.values)-w.head {
+				t.Fatalf("window holds %d values (%d by arrival), want at most 10", n, len(w.values)-w.head)
 			}
 		})
+	}
+}
+
+// TestRollingMedianMatchesSortingTheWindow checks the kept-sorted window
+// against the plain definition (sort what is in the window) on a long noisy
+// series with bursts of equal timestamps, across compactions.
+func TestRollingMedianMatchesSortingTheWindow(t *testing.T) {
+	w := rollingMedian{span: 10 * time.Second}
+	type obs struct {
+		t time.Time
+		v float64
+	}
+	var all []obs
+	at := t0
+	for i := 0; i < 5000; i++ {
+		if i%7 != 0 { // bursts share a timestamp
+			at = at.Add(time.Duration(i%13) * 100 * time.Millisecond)
+		}
+		v := float64((i*7919)%101) / 10
+		all = append(all, obs{at, v})
+		got := w.add(at, v)
+		var window []float64
+		for _, o := range all {
+			if o.t.After(at.Add(-10*time.Second)) || o.t.Equal(at) {
+				window = append(window, o.v)
+			}
+		}
+		if want := median(window); got != want {
+			t.Fatalf("reading %d: median %v, want %v", i, got, want)
+		}
 	}
 }
 
