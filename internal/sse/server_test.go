@@ -100,6 +100,7 @@ func (f *streamFixture) connectWith(t *testing.T, url string, header http.Header
 			it, err := c.p.Next()
 			if err != nil {
 				c.errs <- err
+				close(c.items) // after the error, so next drains every item first
 				return
 			}
 			c.items <- it
@@ -111,10 +112,11 @@ func (f *streamFixture) connectWith(t *testing.T, url string, header http.Header
 func (c *client) next(t *testing.T) Item {
 	t.Helper()
 	select {
-	case it := <-c.items:
+	case it, ok := <-c.items:
+		if !ok {
+			t.Fatalf("stream ended: %v", <-c.errs)
+		}
 		return it
-	case err := <-c.errs:
-		t.Fatalf("stream ended: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("timed out waiting for the stream")
 	}
