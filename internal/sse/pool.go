@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/hub"
@@ -16,14 +17,16 @@ import (
 // event or a heartbeat): the hub calls notify, the stream joins the run
 // queue, and a worker takes its batch and writes it.
 //
-// A write never holds a worker for long: it gets writeSlice, and whatever a
-// full socket did not take is kept as the stream's leftover and retried by
-// the retry loop, while the worker moves on. A stream whose leftover is
-// older than the write timeout is dropped (it resumes from its last id).
+// A write never waits: on a TCP connection it is one non-blocking write(2)
+// (anything else, such as TLS, gets a short deadline instead), and whatever
+// a full socket did not take is kept as the stream's leftover and retried by
+// the retry loop, while the worker moves on to the next stream. A stream
+// whose leftover is older than the write timeout is dropped (it resumes
+// from its last id).
 
 const (
-	writeSlice    = 10 * time.Millisecond
-	retryInterval = 25 * time.Millisecond
+	writeSlice    = 2 * time.Millisecond // for connections without a raw fd
+	retryInterval = 5 * time.Millisecond
 )
 
 type streamState uint8
@@ -42,6 +45,7 @@ const (
 type stream struct {
 	sub    *hub.Subscriber
 	conn   net.Conn
+	raw    syscall.RawConn // nil when conn has no file descriptor of its own
 	client string
 	end    func()
 
@@ -87,6 +91,9 @@ func (p *pool) add(st *stream) {
 	}
 	p.streams[st] = struct{}{}
 	p.mu.Unlock()
+	if sc, ok := st.conn.(syscall.Conn); ok {
+		st.raw, _ = sc.SyscallConn()
+	}
 	st.sub.SetNotify(func() { p.notify(st) })
 }
 
@@ -202,15 +209,39 @@ func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
 	return nil
 }
 
-// write gives one write writeSlice; a timeout is not an error, the caller
-// keeps what was not written.
+// write writes what the socket takes now; a full socket is not an error,
+// the caller keeps what was not written.
 func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
-	_ = st.conn.SetWriteDeadline(now.Add(writeSlice))
-	n, err := st.conn.Write(b)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return n, nil
+	if st.raw == nil {
+		_ = st.conn.SetWriteDeadline(now.Add(writeSlice))
+		n, err := st.conn.Write(b)
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, nil
+		}
+		return n, err
 	}
-	return n, err
+	written := 0
+	var werr error
+	err := st.raw.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			n, err := syscall.Write(int(fd), b[written:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return true // full: keep the rest, do not wait for the poller
+			case err != nil:
+				werr = err
+				return true
+			}
+			written += n
+		}
+		return true
+	})
+	if werr == nil {
+		werr = err
+	}
+	return written, werr
 }
 
 // retryLoop puts blocked streams back in the run queue now and then.

@@ -243,6 +243,9 @@ func (s *Server) hijack(w http.ResponseWriter, first []byte) (net.Conn, bool) {
 		conn.Close()
 		return nil, true
 	}
+	// The pool's writes never wait, so they need no deadline; an expired
+	// one would fail them all.
+	_ = conn.SetWriteDeadline(time.Time{})
 	return conn, true
 }
 
