@@ -64,6 +64,7 @@ type pool struct {
 	head    int
 	blocked []*stream
 	streams map[*stream]struct{}
+	leaving bool // shutdown has begun: streams added now are sent away at once
 	stopped bool
 	wg      sync.WaitGroup
 }
@@ -83,8 +84,12 @@ func newPool(s *Server) *pool {
 // add takes over a stream whose first frames are written.
 func (p *pool) add(st *stream) {
 	p.mu.Lock()
-	if p.stopped {
+	if p.leaving {
+		// The stream's head went out just as the shutdown began: tell it
+		// when to come back like every other.
 		p.mu.Unlock()
+		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = st.conn.Write(p.s.goodbye(nil))
 		st.conn.Close()
 		st.end()
 		return
@@ -111,26 +116,37 @@ func (p *pool) notify(st *stream) {
 }
 
 // next blocks for a queued stream; nil when the pool stops.
-func (p *pool) next() *stream {
+// grab is how many queued streams a worker takes per visit to the queue,
+// so that the pool's lock is taken twice per grab rather than per stream.
+const grab = 32
+
+// next blocks until streams are queued and moves up to grab of them into
+// mine; false when the pool stops.
+func (p *pool) next(mine []*stream) ([]*stream, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
 		for p.head == len(p.queue) {
 			if p.stopped {
-				return nil
+				return mine, false
 			}
 			p.cond.Wait()
 		}
-		st := p.queue[p.head]
-		p.queue[p.head] = nil
-		p.head++
+		for p.head < len(p.queue) && len(mine) < grab {
+			st := p.queue[p.head]
+			p.queue[p.head] = nil
+			p.head++
+			// A stream shut down or closed while it waited is not ours.
+			if st.state == stQueued {
+				st.state = stRunning
+				mine = append(mine, st)
+			}
+		}
 		if p.head == len(p.queue) {
 			p.queue, p.head = p.queue[:0], 0
 		}
-		// A stream shut down or closed while it waited is not ours.
-		if st.state == stQueued {
-			st.state = stRunning
-			return st
+		if len(mine) > 0 {
+			return mine, true
 		}
 	}
 }
@@ -139,35 +155,47 @@ func (p *pool) work() {
 	defer p.wg.Done()
 	buf := make([]byte, 0, 64<<10)
 	var batch hub.Batch
+	mine := make([]*stream, 0, grab)
+	errs := make([]error, grab)
 	for {
-		st := p.next()
-		if st == nil {
+		var ok bool
+		if mine, ok = p.next(mine[:0]); !ok {
 			return
 		}
-		buf = buf[:0]
-		err := p.service(st, &buf, &batch)
-		p.mu.Lock()
-		if st.closing && err == nil && len(st.leftover) == 0 {
-			p.mu.Unlock()
-			_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = st.conn.Write(p.s.goodbye(buf[:0]))
-			p.mu.Lock()
+		for i, st := range mine {
+			buf = buf[:0]
+			errs[i] = p.service(st, &buf, &batch)
 		}
-		switch {
-		case err != nil || st.closing:
-			p.closeLocked(st, err)
-		case len(st.leftover) > 0:
-			st.state = stBlocked
-			p.blocked = append(p.blocked, st)
-		case st.again:
-			st.again = false
-			st.state = stQueued
-			p.queue = append(p.queue, st)
-			p.cond.Signal()
-		default:
-			st.state = stIdle
+		p.mu.Lock()
+		for i, st := range mine {
+			p.settleLocked(st, errs[i], buf)
+			mine[i], errs[i] = nil, nil
 		}
 		p.mu.Unlock()
+	}
+}
+
+// settleLocked decides what becomes of a stream a worker has served.
+func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
+	if st.closing && err == nil && len(st.leftover) == 0 {
+		p.mu.Unlock()
+		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = st.conn.Write(p.s.goodbye(scratch[:0]))
+		p.mu.Lock()
+	}
+	switch {
+	case err != nil || st.closing:
+		p.closeLocked(st, err)
+	case len(st.leftover) > 0:
+		st.state = stBlocked
+		p.blocked = append(p.blocked, st)
+	case st.again:
+		st.again = false
+		st.state = stQueued
+		p.queue = append(p.queue, st)
+		p.cond.Signal()
+	default:
+		st.state = stIdle
 	}
 }
 
@@ -288,6 +316,7 @@ func (p *pool) closeLocked(st *stream, err error) {
 // worker is writing to are closed by that worker when it is done.
 func (p *pool) shutdown() {
 	p.mu.Lock()
+	p.leaving = true
 	var mine []*stream
 	for st := range p.streams {
 		if st.state == stRunning {
