@@ -45,7 +45,11 @@ const (
 type stream struct {
 	sub    *hub.Subscriber
 	conn   net.Conn
-	raw    syscall.RawConn // nil when conn has no file descriptor of its own
+	// fd is the socket's descriptor, written directly (raw): the fd
+	// stays valid because only the worker that holds the stream, or the
+	// shutdown after taking it, ever closes conn, never during a write.
+	fd     int
+	raw    bool // false when conn has no descriptor of its own (TLS)
 	client string
 	end    func()
 
@@ -97,7 +101,10 @@ func (p *pool) add(st *stream) {
 	p.streams[st] = struct{}{}
 	p.mu.Unlock()
 	if sc, ok := st.conn.(syscall.Conn); ok {
-		st.raw, _ = sc.SyscallConn()
+		if raw, err := sc.SyscallConn(); err == nil {
+			raw.Control(func(fd uintptr) { st.fd = int(fd) })
+			st.raw = true
+		}
 	}
 	st.sub.SetNotify(func() { p.notify(st) })
 }
@@ -240,7 +247,7 @@ func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
 // write writes what the socket takes now; a full socket is not an error,
 // the caller keeps what was not written.
 func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
-	if st.raw == nil {
+	if !st.raw {
 		_ = st.conn.SetWriteDeadline(now.Add(writeSlice))
 		n, err := st.conn.Write(b)
 		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
@@ -248,28 +255,22 @@ func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
 		}
 		return n, err
 	}
+	// One non-blocking write(2) (Go keeps its sockets O_NONBLOCK): no
+	// poller registration, no deadline timer, no waiting.
 	written := 0
-	var werr error
-	err := st.raw.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			n, err := syscall.Write(int(fd), b[written:])
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				return true // full: keep the rest, do not wait for the poller
-			case err != nil:
-				werr = err
-				return true
-			}
-			written += n
+	for written < len(b) {
+		n, err := syscall.Write(st.fd, b[written:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return written, nil // full: the caller keeps the rest
+		case err != nil:
+			return written, err
 		}
-		return true
-	})
-	if werr == nil {
-		werr = err
+		written += n
 	}
-	return written, werr
+	return written, nil
 }
 
 // retryLoop puts blocked streams back in the run queue now and then.
