@@ -43,8 +43,8 @@ const (
 // by the pool's mutex, except while a worker has the stream (stRunning),
 // when only that worker touches leftover.
 type stream struct {
-	sub    *hub.Subscriber
-	conn   net.Conn
+	sub  *hub.Subscriber
+	conn net.Conn
 	// fd is the socket's descriptor, written directly (raw): the fd
 	// stays valid because only the worker that holds the stream, or the
 	// shutdown after taking it, ever closes conn, never during a write.
