@@ -364,3 +364,30 @@ func TestConcurrentPublishSubscribe(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestConflationWithManyZones crosses the queue length at which keys are
+// indexed: a lagging subscriber of 50 zones still keeps exactly the newest
+// reading of each, in publication order.
+func TestConflationWithManyZones(t *testing.T) {
+	f := newFixture(t, Options{})
+	s, _, _ := f.hub.Subscribe(context.Background(), event.Topics, "c", "")
+	for round := 1; round <= 3; round++ {
+		for z := 0; z < 50; z++ {
+			f.hub.Publish(f.density(fmt.Sprint("z", z), round))
+		}
+	}
+	got := ids(take(t, s))
+	if len(got) != 50 {
+		t.Fatalf("%d pending, want one per zone", len(got))
+	}
+	for z, d := range got {
+		if want := fmt.Sprintf(`{"zone":"z%d","v":3}`, z); d != want {
+			t.Fatalf("zone %d: %s, want %s", z, d, want)
+		}
+	}
+	// Caught up, the next round conflates by scanning again.
+	f.hub.Publish(f.density("z1", 4), f.density("z1", 5))
+	if got := ids(take(t, s)); len(got) != 1 || got[0] != `{"zone":"z1","v":5}` {
+		t.Fatalf("after catching up: %v", got)
+	}
+}

@@ -48,7 +48,6 @@ func (h *Hub) Subscribe(ctx context.Context, topics []event.Topic, client, lastI
 		hub:    h,
 		topics: want,
 		client: client,
-		keyIdx: map[string]int{},
 		ready:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
