@@ -21,15 +21,15 @@ type view struct {
 	pos       event.ID // newest event applied
 	moved     chan struct{}
 	latest    map[string]crowd.DensityReading
-	history   map[string]*zoneHistory
+	history   map[string]*crowd.History
 	emergency *crowd.EmergencyMode
 }
 
 func newView(v crowd.Venue, window time.Duration, start event.ID) *view {
 	w := &view{venue: v, window: window, pos: start, moved: make(chan struct{}),
-		latest: map[string]crowd.DensityReading{}, history: map[string]*zoneHistory{}}
+		latest: map[string]crowd.DensityReading{}, history: map[string]*crowd.History{}}
 	for _, z := range v.Zones {
-		w.history[z.ID] = &zoneHistory{window: window}
+		w.history[z.ID] = crowd.NewHistory(window)
 	}
 	return w
 }
@@ -54,7 +54,7 @@ func (w *view) apply(evs []*event.Event) {
 			var m struct{ Data crowd.DensityReading }
 			if json.Unmarshal(e.Data, &m) == nil && w.history[m.Data.ZoneID] != nil {
 				w.latest[m.Data.ZoneID] = m.Data
-				w.history[m.Data.ZoneID].add(m.Data)
+				w.history[m.Data.ZoneID].Add(m.Data)
 			}
 		case event.TypeEmergency:
 			var m struct{ Data *crowd.EmergencyMode }
@@ -113,7 +113,7 @@ func (w *view) History(zoneID string, window time.Duration) ([]crowd.DensityRead
 	if h == nil {
 		return nil, &crowd.Error{Code: crowd.ErrNotFound, Field: "zoneId", Message: "unknown zone \"" + zoneID + "\""}
 	}
-	return h.since(window), nil
+	return h.Since(window), nil
 }
 
 func (w *view) Emergency() *crowd.EmergencyMode {
@@ -125,43 +125,4 @@ func (w *view) Emergency() *crowd.EmergencyMode {
 	c := *w.emergency
 	c.ZoneIDs = append([]string(nil), w.emergency.ZoneIDs...)
 	return &c
-}
-
-// zoneHistory keeps at most one reading per second within the window, as
-// the engine's own history does, so both roles answer /density/history
-// alike.
-type zoneHistory struct {
-	window time.Duration
-	items  []crowd.DensityReading
-}
-
-func (h *zoneHistory) add(r crowd.DensityReading) {
-	if n := len(h.items); n > 0 && r.Timestamp/1000 == h.items[n-1].Timestamp/1000 {
-		h.items[n-1] = r
-	} else {
-		h.items = append(h.items, r)
-	}
-	cutoff := r.Timestamp - h.window.Milliseconds()
-	i := 0
-	for i < len(h.items) && h.items[i].Timestamp < cutoff {
-		i++
-	}
-	if i > 0 {
-		h.items = append(h.items[:0], h.items[i:]...)
-	}
-}
-
-func (h *zoneHistory) since(window time.Duration) []crowd.DensityReading {
-	if len(h.items) == 0 {
-		return []crowd.DensityReading{}
-	}
-	if window <= 0 || window > h.window {
-		window = h.window
-	}
-	cutoff := h.items[len(h.items)-1].Timestamp - window.Milliseconds()
-	i := 0
-	for i < len(h.items) && h.items[i].Timestamp < cutoff {
-		i++
-	}
-	return append([]crowd.DensityReading(nil), h.items[i:]...)
 }

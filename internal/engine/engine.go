@@ -66,7 +66,7 @@ type Engine struct {
 	mu        sync.Mutex
 	monitor   *crowd.Monitor
 	latest    map[string]time.Time // newest reading time per zone
-	history   map[string]*zoneHistory
+	history   map[string]*crowd.History
 	sent      map[string]crowd.DensityReading // last reading published per zone
 	emergency *crowd.EmergencyMode
 	overrides map[string]override // testing: zones held at a density
@@ -104,13 +104,13 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		venue:     opts.Venue,
 		zones:     map[string]crowd.Zone{},
 		latest:    map[string]time.Time{},
-		history:   map[string]*zoneHistory{},
+		history:   map[string]*crowd.History{},
 		sent:      map[string]crowd.DensityReading{},
 		overrides: map[string]override{},
 	}
 	for _, z := range opts.Venue.Zones {
 		e.zones[z.ID] = z
-		e.history[z.ID] = &zoneHistory{window: opts.HistoryWindow}
+		e.history[z.ID] = crowd.NewHistory(opts.HistoryWindow)
 	}
 	e.monitor = crowd.NewMonitor(opts.Venue.Zones, crowd.MonitorOptions{Rules: opts.Rules, NewAlertID: newAlertID})
 	if err := e.restore(ctx); err != nil {
@@ -165,7 +165,7 @@ func (e *Engine) History(zoneID string, window time.Duration) ([]crowd.DensityRe
 	if h == nil {
 		return nil, &crowd.Error{Code: crowd.ErrNotFound, Field: "zoneId", Message: "unknown zone " + quote(zoneID)}
 	}
-	return h.since(window), nil
+	return h.Since(window), nil
 }
 
 // Emergency returns the current emergency mode, nil when none.

@@ -130,7 +130,7 @@ func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 	}
 	out := e.monitor.Observe(r)
 	e.latest[r.ZoneID] = r.Time
-	e.history[r.ZoneID].add(out.Reading)
+	e.history[r.ZoneID].Add(out.Reading)
 	if e.worthSending(out.Reading) {
 		s.density(out.Reading)
 		e.sent[r.ZoneID] = out.Reading
