@@ -58,6 +58,9 @@ type Event struct {
 
 	frameOnce sync.Once
 	frame     []byte
+
+	deflateOnce sync.Once
+	deflated    []byte
 }
 
 // Frame returns the event encoded as an SSE frame, computed once per event
@@ -72,3 +75,15 @@ var encoder = func(e *Event) []byte { return append([]byte(nil), e.Data...) }
 
 // SetEncoder installs the wire encoder. Call it once, at init time.
 func SetEncoder(f func(*Event) []byte) { encoder = f }
+
+// Deflated returns the event's frame compressed, once per event, for every
+// subscriber whose stream is compressed (see SetDeflater).
+func (e *Event) Deflated() []byte {
+	e.deflateOnce.Do(func() { e.deflated = deflater(e.Frame()) })
+	return e.deflated
+}
+
+var deflater = func(b []byte) []byte { return b }
+
+// SetDeflater installs the compressor of Deflated. Call it once, at init time.
+func SetDeflater(f func([]byte) []byte) { deflater = f }

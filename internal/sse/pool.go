@@ -52,6 +52,7 @@ type stream struct {
 	raw    bool // false when conn has no descriptor of its own (TLS)
 	client string
 	end    func()
+	wire   *wire
 
 	state        streamState
 	again        bool // notified while running: queue again when done
@@ -93,7 +94,7 @@ func (p *pool) add(st *stream) {
 		// when to come back like every other.
 		p.mu.Unlock()
 		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = st.conn.Write(p.s.goodbye(nil))
+		_, _ = st.conn.Write(p.s.goodbye(nil, st.wire))
 		st.conn.Close()
 		st.end()
 		return
@@ -102,8 +103,7 @@ func (p *pool) add(st *stream) {
 	p.mu.Unlock()
 	if sc, ok := st.conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			raw.Control(func(fd uintptr) { st.fd = int(fd) })
-			st.raw = true
+			st.raw = raw.Control(func(fd uintptr) { st.fd = int(fd) }) == nil
 		}
 	}
 	st.sub.SetNotify(func() { p.notify(st) })
@@ -187,7 +187,7 @@ func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
 	if st.closing && err == nil && len(st.leftover) == 0 {
 		p.mu.Unlock()
 		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = st.conn.Write(p.s.goodbye(scratch[:0]))
+		_, _ = st.conn.Write(p.s.goodbye(scratch[:0], st.wire))
 		p.mu.Lock()
 	}
 	switch {
@@ -228,7 +228,7 @@ func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
 	if !st.sub.Take(batch) {
 		return st.sub.Err()
 	}
-	*buf = p.s.appendBatch(*buf, batch)
+	*buf = p.s.appendBatch(*buf, st.wire, batch)
 	if len(*buf) == 0 {
 		return nil
 	}
@@ -284,15 +284,19 @@ func (p *pool) retryLoop() {
 			p.mu.Unlock()
 			return
 		}
+		requeued := 0
 		for _, st := range p.blocked {
 			if st.state == stBlocked {
 				st.state = stQueued
 				p.queue = append(p.queue, st)
+				requeued++
 			}
 		}
 		clear(p.blocked)
 		p.blocked = p.blocked[:0]
-		p.cond.Broadcast()
+		if requeued > 0 {
+			p.cond.Broadcast()
+		}
 		p.mu.Unlock()
 	}
 }
@@ -335,7 +339,7 @@ func (p *pool) shutdown() {
 			defer wg.Done()
 			_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
 			if len(st.leftover) == 0 {
-				_, _ = st.conn.Write(p.s.goodbye(nil))
+				_, _ = st.conn.Write(p.s.goodbye(nil, st.wire))
 			}
 			p.mu.Lock()
 			p.closeLocked(st, nil)
@@ -347,4 +351,5 @@ func (p *pool) shutdown() {
 	p.stopped = true
 	p.cond.Broadcast()
 	p.mu.Unlock()
+	p.wg.Wait() // the workers and the retry loop are gone
 }

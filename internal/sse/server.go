@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -200,17 +199,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	h.Add("Vary", "Accept-Encoding")
-	first := s.startFrames(nil, topics, start)
-	gzipped := !s.opts.DisableGzip && acceptsGzip(r)
-	if !gzipped && !s.opts.DisablePool && r.ProtoMajor == 1 {
-		if conn, ok := s.hijack(w, first); ok {
+	wr := &wire{gz: !s.opts.DisableGzip && acceptsGzip(r)}
+	if wr.gz {
+		h.Set("Content-Encoding", "gzip")
+	}
+	first := s.startFrames(wr.start(nil), wr, topics, start)
+	if !s.opts.DisablePool && r.ProtoMajor == 1 {
+		if conn, hijacked, err := s.hijack(w, first); hijacked {
+			if err != nil {
+				end()
+				s.logEnd(client, err)
+				return
+			}
 			s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
-			s.pool.add(&stream{sub: sub, conn: conn, client: client, end: end})
+			s.pool.add(&stream{sub: sub, conn: conn, client: client, end: end, wire: wr})
 			return
 		}
 	}
 	defer end()
-	s.serveLoop(w, r, sub, client, first, gzipped)
+	s.serveLoop(w, r, sub, client, wr, first)
 }
 
 // hijack takes the connection over from net/http once the stream starts,
@@ -219,10 +226,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 // few hundred bytes, not a goroutine with net/http's buffers, and the body
 // is written without chunked framing (the response ends when the
 // connection closes, as HTTP/1.1 allows with "Connection: close").
-func (s *Server) hijack(w http.ResponseWriter, first []byte) (net.Conn, bool) {
+// hijacked false means the writer cannot be taken over (serve it in this
+// goroutine); an error means it was, and is closed again.
+func (s *Server) hijack(w http.ResponseWriter, first []byte) (conn net.Conn, hijacked bool, err error) {
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, false // e.g. a wrapped writer without Hijack: serve in this goroutine
+		return nil, false, nil // e.g. a wrapped writer without Hijack
 	}
 	head := make([]byte, 0, 512+len(first))
 	head = append(head, "HTTP/1.1 200 OK\r\n"...)
@@ -241,26 +250,19 @@ func (s *Server) hijack(w http.ResponseWriter, first []byte) (net.Conn, bool) {
 	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 	if _, err := conn.Write(head); err != nil {
 		conn.Close()
-		return nil, true
+		return nil, true, err
 	}
 	// The pool's writes never wait, so they need no deadline; an expired
 	// one would fail them all.
 	_ = conn.SetWriteDeadline(time.Time{})
-	return conn, true
+	return conn, true, nil
 }
 
-// serveLoop streams from this handler's goroutine: for gzip, HTTP/2, and
-// writers that cannot be hijacked.
-func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, first []byte, gzipped bool) {
-	var out io.Writer = w
-	var gz *gzip.Writer
-	if gzipped {
-		w.Header().Set("Content-Encoding", "gzip")
-		gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-		out = gz
-	}
+// serveLoop streams from this handler's goroutine: for HTTP/2 and writers
+// that cannot be hijacked.
+func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, wr *wire, first []byte) {
 	w.WriteHeader(http.StatusOK)
-	c := &conn{out: out, gz: gz, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
+	c := &conn{w: w, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
 	if err := c.write(first); err != nil {
 		s.logEnd(client, err)
 		return
@@ -275,13 +277,13 @@ func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subs
 			s.logEnd(client, sub.Err())
 			return
 		case <-s.closing:
-			_ = c.write(s.goodbye(buf[:0]))
+			_ = c.write(s.goodbye(buf[:0], wr))
 			return
 		case <-sub.Ready():
 			if !sub.Take(&batch) {
 				continue // Done fires next
 			}
-			buf = s.appendBatch(buf[:0], &batch)
+			buf = s.appendBatch(buf[:0], wr, &batch)
 			if err := c.write(buf); err != nil {
 				s.logEnd(client, err)
 				return
@@ -293,23 +295,25 @@ func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subs
 
 // appendBatch encodes what a writer took: the shared frames of the events,
 // and a heartbeat when one is due.
-func (s *Server) appendBatch(buf []byte, b *hub.Batch) []byte {
+func (s *Server) appendBatch(buf []byte, wr *wire, b *hub.Batch) []byte {
 	for _, e := range b.Events {
-		buf = append(buf, e.Frame()...)
+		buf = wr.event(buf, e)
 	}
 	if b.Heartbeat {
-		buf = AppendHeartbeat(buf, s.now().UnixMilli())
+		var hb [48]byte
+		buf = wr.raw(buf, AppendHeartbeat(hb[:0], s.now().UnixMilli()))
 	}
 	return buf
 }
 
 // goodbye tells a client when to come back: a random delay within the
 // shutdown spread, as retry: for native EventSources and as a reconnect
-// message for our own client.
-func (s *Server) goodbye(buf []byte) []byte {
+// message for our own client; it ends a compressed stream properly.
+func (s *Server) goodbye(buf []byte, wr *wire) []byte {
 	delay := time.Second/2 + rand.N(s.opts.ShutdownSpread)
-	buf = AppendRetry(buf, delay.Milliseconds())
-	return AppendEvent(buf, "", reconnectMessage(delay))
+	msg := AppendRetry(nil, delay.Milliseconds())
+	msg = AppendEvent(msg, "", reconnectMessage(delay))
+	return wr.end(wr.raw(buf, msg))
 }
 
 func (s *Server) delivered(evs []*event.Event) {
@@ -323,30 +327,31 @@ func (s *Server) delivered(evs []*event.Event) {
 }
 
 // startFrames encodes what a subscriber gets before its live queue.
-func (s *Server) startFrames(buf []byte, topics []event.Topic, st hub.Start) []byte {
+func (s *Server) startFrames(buf []byte, wr *wire, topics []event.Topic, st hub.Start) []byte {
 	connected, _ := json.Marshal(struct {
 		Type      string        `json:"type"`
 		Timestamp int64         `json:"timestamp"`
 		Topics    []event.Topic `json:"topics"`
 		Resumed   bool          `json:"resumed"`
 	}{event.TypeConnected, s.now().UnixMilli(), topics, st.Resumed})
-	buf = AppendEvent(buf, "", connected)
+	own := AppendEvent(nil, "", connected)
 	if len(st.Reset) > 0 {
 		reset, _ := json.Marshal(map[string]any{
 			"type": event.TypeReset, "data": map[string]any{"topics": st.Reset, "reason": st.Reason},
 		})
-		buf = AppendEvent(buf, "", reset)
+		own = AppendEvent(own, "", reset)
 	}
 	// Snapshot events go out without their own (older) ids so that the ids
 	// on the wire keep increasing; the checkpoint then sets the position.
 	for _, e := range st.Snapshot {
-		buf = AppendEvent(buf, "", e.Data)
+		own = AppendEvent(own, "", e.Data)
 	}
+	buf = wr.raw(buf, own)
 	for _, e := range st.Replay {
-		buf = append(buf, e.Frame()...)
+		buf = wr.event(buf, e)
 	}
 	if !st.Checkpoint.IsZero() {
-		buf = AppendCheckpoint(buf, st.Checkpoint.String())
+		buf = wr.raw(buf, AppendCheckpoint(nil, st.Checkpoint.String()))
 	}
 	return buf
 }
@@ -414,10 +419,9 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// conn writes to one client with a deadline per write.
+// conn writes to one client through net/http with a deadline per write.
 type conn struct {
-	out     io.Writer
-	gz      *gzip.Writer
+	w       io.Writer
 	rc      *http.ResponseController
 	timeout time.Duration
 }
@@ -428,13 +432,8 @@ func (c *conn) write(b []byte) error {
 	if err := c.rc.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	if _, err := c.out.Write(b); err != nil {
+	if _, err := c.w.Write(b); err != nil {
 		return err
-	}
-	if c.gz != nil {
-		if err := c.gz.Flush(); err != nil {
-			return err
-		}
 	}
 	return c.rc.Flush()
 }

@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -371,5 +372,51 @@ func TestShutdownTellsClientsWhenToComeBack(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 {
 		t.Fatalf("after shutdown: %d", resp.StatusCode)
+	}
+}
+
+// TestGzipStreamEndsWithAValidTrailer reads a compressed stream from its
+// first byte to the server's goodbye and checks the whole gzip member: the
+// shared per-event segments, the stored blocks of this stream's own frames
+// and the trailer's CRC and length must add up.
+func TestGzipStreamEndsWithAValidTrailer(t *testing.T) {
+	f := newStreamFixture(t, Options{})
+	f.publish(event.TopicDensity, "density", "z1", 1)
+	req, _ := http.NewRequest("GET", f.ts.URL+"/stream", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatal("not compressed")
+	}
+	for i := 0; i < 50; i++ {
+		f.publish(event.TopicAlerts, "alert", "", strings.Repeat("crowd ", i))
+	}
+	f.hub.Heartbeat()
+	time.Sleep(100 * time.Millisecond)
+	go f.srv.Shutdown(context.Background())
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(zr) // fails on a bad block, CRC or length
+	if err != nil {
+		t.Fatalf("gzip stream invalid: %v (read %d bytes)", err, len(all))
+	}
+	msgs, comments, err := ReadAll(bytes.NewReader(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts int
+	for _, m := range msgs {
+		if decode(t, m).Type == "alert" {
+			alerts++
+		}
+	}
+	if alerts != 50 || len(comments) == 0 || decode(t, msgs[len(msgs)-1]).Type != "reconnect" {
+		t.Fatalf("%d alerts, %d comments, last %q", alerts, len(comments), msgs[len(msgs)-1].Data)
 	}
 }
