@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -45,6 +46,14 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 	if err != nil {
 		return err
 	}
+	if storeLast > streamLast {
+		// The previous leader committed these but died (or lost Redis)
+		// before they reached the stream: no instance has shown them live.
+		// Append them first, under the new fence, with their own ids.
+		if err := n.republish(ctx, f, streamLast, storeLast); err != nil {
+			return err
+		}
+	}
 	seed := max(streamLast, storeLast, n.view.position())
 	l := &leadership{seq: event.NewSequencer(seed, n.now), fence: f, now: n.now}
 	l.extend(validUntil)
@@ -68,6 +77,49 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 	n.mu.Unlock()
 	n.log.Info("evaluating: this instance holds the lease", "token", f.Token, "from", seed.String())
 	return nil
+}
+
+// republish appends the committed events in (after, upTo] to the stream.
+func (n *Node) republish(ctx context.Context, f redisbus.Fence, after, upTo event.ID) error {
+	for after < upTo {
+		stored, _, err := n.opts.Store.EventsAfter(ctx, after, upTo, 1000)
+		if err != nil {
+			return err
+		}
+		if len(stored) == 0 {
+			return nil
+		}
+		evs := make([]*event.Event, len(stored))
+		for i, se := range stored {
+			evs[i] = restoredEvent(se)
+		}
+		if err := n.events.Append(ctx, f, evs...); err != nil {
+			return fmt.Errorf("republishing committed events: %w", err)
+		}
+		n.log.Warn("republished committed events that never reached the stream", "events", len(evs),
+			"from", evs[0].ID.String(), "to", evs[len(evs)-1].ID.String())
+		after = stored[len(stored)-1].ID
+	}
+	return nil
+}
+
+// restoredEvent rebuilds a stored alert-stream event with the state key the
+// hubs need for their snapshots (the store keeps only what goes on the wire).
+func restoredEvent(se store.StoredEvent) *event.Event {
+	e := &event.Event{ID: se.ID, Topic: se.Topic, Type: se.Type, Data: se.Data, At: se.At}
+	switch se.Type {
+	case event.TypeEmergency:
+		e.StateKey = "emergency"
+	case event.TypeAlert:
+		var m struct {
+			Data crowd.Alert `json:"data"`
+		}
+		if json.Unmarshal(se.Data, &m) == nil && m.Data.ID != "" {
+			e.StateKey = "alert:" + m.Data.ID
+			e.StateDrop = m.Data.Status == crowd.StatusResolved
+		}
+	}
+	return e
 }
 
 // stepDown stops the engine. Safe to call when not leading.
@@ -98,7 +150,7 @@ type fencedStore struct {
 
 func (s fencedStore) Commit(ctx context.Context, b store.Batch) error {
 	if !s.lead.valid() {
-		return crowd.Errorf(crowd.ErrUnavailable, "this instance no longer holds the evaluation lease")
+		return engine.ErrFenced // the engine then publishes nothing of this step
 	}
 	return s.Store.Commit(ctx, b)
 }

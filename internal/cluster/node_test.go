@@ -312,3 +312,40 @@ func TestReadingsQueuedDuringTakeoverAreApplied(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCommittedEventsMissingFromTheStreamAreRepublished: a leader that
+// committed an alert and lost Redis before appending it leaves it in the
+// store only. The next leader appends it to the stream under its own id
+// before evaluating, so the instances that were running show it live.
+func TestCommittedEventsMissingFromTheStreamAreRepublished(t *testing.T) {
+	r := testenv.Redis(t)
+	pg := testenv.Postgres(t)
+	one := newInstance(t, "one", r.URL(), pg)
+	leader(t, []*instance{one}, 5*time.Second)
+	two := newInstance(t, "two", r.URL(), pg)
+	c := subscribe(t, two.hub, event.TopicAlerts)
+
+	// The leader loses Redis; what it committed then never reaches the
+	// stream (committed here directly, as its engine would have).
+	one.rdb.Close()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id := event.NewID(time.Now().UnixMilli(), 0)
+	a := crowd.Alert{ID: "al_orphan", ZoneID: "ramp", Level: crowd.Critical, Kind: crowd.KindDensity,
+		Message: "committed, never streamed", Timestamp: id.Ms(), UpdatedAt: id.Ms(), Status: crowd.StatusActive}
+	data, _ := json.Marshal(map[string]any{"type": event.TypeAlert, "data": a})
+	if err := st.Commit(ctx, store.Batch{Alerts: []crowd.Alert{a},
+		Events: []store.StoredEvent{{ID: id, Topic: event.TopicAlerts, Type: event.TypeAlert, Data: data, At: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	leader(t, []*instance{two}, 5*time.Second)
+	evs := c.waitFor(t, 5*time.Second, func(evs []*event.Event) bool { return len(evs) > 0 })
+	if evs[0].ID != id || evs[0].StateKey != "alert:al_orphan" {
+		t.Fatalf("got %v (%s), want the orphaned alert with its own id %v", evs[0].ID, evs[0].StateKey, id)
+	}
+}

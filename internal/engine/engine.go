@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -125,6 +126,9 @@ func (e *Engine) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := e.resolveOrphans(ctx, open); err != nil {
+		return err
+	}
 	e.monitor.Restore(open, nil)
 	em, err := e.store.Emergency(ctx)
 	if err != nil {
@@ -132,6 +136,28 @@ func (e *Engine) restore(ctx context.Context) error {
 	}
 	e.emergency = em
 	return nil
+}
+
+// resolveOrphans resolves open alerts of zones the venue no longer has (the
+// venue file changed between runs): nobody could acknowledge them, and they
+// would stay open in every list for ever.
+func (e *Engine) resolveOrphans(ctx context.Context, open []crowd.Alert) error {
+	s := e.newStep()
+	now := e.now().UnixMilli()
+	for _, a := range open {
+		if _, ok := e.zones[a.ZoneID]; ok {
+			continue
+		}
+		a.Status, a.ResolvedAt, a.UpdatedAt = crowd.StatusResolved, now, now
+		s.alert(a)
+		s.incidents(crowd.Incident{Timestamp: now, Kind: crowd.IncidentResolve, ZoneID: a.ZoneID, AlertID: a.ID,
+			Actor: "engine", Message: fmt.Sprintf("alert resolved: zone %q is no longer in the venue", a.ZoneID)})
+	}
+	if s.batch.Empty() {
+		return nil
+	}
+	e.log.Warn("resolved open alerts of zones no longer in the venue", "alerts", len(s.batch.Alerts))
+	return e.apply(ctx, s)
 }
 
 // StateEvents returns the events that describe the current alert state

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -320,13 +321,17 @@ func TestViolationHoldsZoneUntilRulesRaise(t *testing.T) {
 // must not silence an alert.
 type failingStore struct {
 	store.Store
-	mu   sync.Mutex
-	down bool
+	mu     sync.Mutex
+	down   bool
+	fenced bool
 }
 
 func (s *failingStore) Commit(ctx context.Context, b store.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fenced {
+		return fmt.Errorf("commit: %w", ErrFenced)
+	}
 	if s.down {
 		return errors.New("disk full")
 	}
@@ -414,5 +419,73 @@ func TestOnlyChangedReadingsAreSent(t *testing.T) {
 	}
 	if h, _ := f.eng.History("hall", time.Hour); len(h) != 17 {
 		t.Fatalf("history must keep every second whether sent or not: %d", len(h))
+	}
+}
+
+// TestFencedEnginePublishesNothing: an engine that lost the right to
+// evaluate (another instance took over) must not show screens a change the
+// store refused.
+func TestFencedEnginePublishesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, _ := sqlite.Open(context.Background(), path)
+	t.Cleanup(func() { s.Close() })
+	fs := &failingStore{Store: s, fenced: true}
+	c := &clock{t: t0}
+	pub := &recorder{t: t, store: s}
+	eng, err := New(context.Background(), Options{Venue: testVenue(), Store: fs, Publisher: pub, Sequencer: event.NewSequencer(0, c.now), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.TestAlert(context.Background(), "hall", crowd.Critical, "", "admin"); !errors.Is(err, ErrFenced) {
+		t.Fatalf("want ErrFenced, got %v", err)
+	}
+	if pub.count() != 0 || eng.Ready(context.Background()) != nil {
+		t.Fatalf("a fenced step was published (%d events) or queued", pub.count())
+	}
+}
+
+func TestReadingWithoutTimeAfterOneFromTheFuture(t *testing.T) {
+	f := newFixture(t)
+	ahead := f.clock.now().Add(time.Minute).UnixMilli() // within the allowed skew
+	if _, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1), Timestamp: &ahead}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1.1)}})
+	if err != nil || out[0].Timestamp != ahead {
+		t.Fatalf("an unstamped reading after a future one: %v %+v", err, out)
+	}
+}
+
+func TestAlertsOfRemovedZonesAreResolvedOnStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := &clock{t: t0}
+	s1, _ := sqlite.Open(context.Background(), path)
+	f := open(t, path, c, s1)
+	a, _ := f.eng.TestAlert(context.Background(), "ramp", crowd.Warning, "", "admin")
+	s1.Close()
+
+	s2, _ := sqlite.Open(context.Background(), path)
+	t.Cleanup(func() { s2.Close() })
+	v := testVenue()
+	v.Zones = v.Zones[:1] // the ramp is gone from the venue file
+	last, _ := s2.LastEventID(context.Background())
+	if _, err := New(context.Background(), Options{Venue: v, Store: s2, Publisher: &recorder{t: t, store: s2},
+		Sequencer: event.NewSequencer(last, c.now), Now: c.now}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s2.Alert(context.Background(), a.ID)
+	if got.Status != crowd.StatusResolved {
+		t.Fatalf("alert of a removed zone left %s", got.Status)
+	}
+}
+
+func TestActivatingAgainWithNothingNewChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.eng.ActivateEmergency(context.Background(), "crush", []string{"hall"}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	n := f.pub.count()
+	if m, err := f.eng.ActivateEmergency(context.Background(), "crush", []string{"hall"}, "op2"); err != nil || m.ActivatedBy != "op" || f.pub.count() != n {
+		t.Fatalf("second press: %v %+v, %d events", err, m, f.pub.count()-n)
 	}
 }

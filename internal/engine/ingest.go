@@ -29,7 +29,7 @@ func (e *Engine) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.D
 		e.opts.Observer.Ingested(len(out))
 	}
 	if err := e.apply(ctx, s); err != nil {
-		e.log.Warn("readings applied but not yet persisted", "err", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -112,6 +112,11 @@ func (e *Engine) validateOne(ri crowd.ReadingInput, now time.Time, seen map[stri
 	latest, ok := seen[z.ID]
 	if !ok {
 		latest = e.latest[z.ID]
+	}
+	if ri.Timestamp == nil && r.Time.Before(latest) {
+		// A reading without a time is "now"; a sensor whose clock runs a
+		// little ahead must not make every reading stamped here "too old".
+		r.Time = latest
 	}
 	if r.Time.Before(latest) {
 		return r, crowd.Invalidf("timestamp", "is older than zone %q's latest reading (%d)", z.ID, latest.UnixMilli())

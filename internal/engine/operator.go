@@ -65,6 +65,9 @@ func (e *Engine) ActivateEmergency(ctx context.Context, reason string, zoneIDs [
 			m.ZoneIDs = append(m.ZoneIDs, id)
 		}
 	}
+	if e.emergency != nil && m.Reason == e.emergency.Reason && len(m.ZoneIDs) == len(e.emergency.ZoneIDs) {
+		return m, nil // pressed again with nothing new: no event, no log line
+	}
 	s := e.newStep()
 	e.setEmergencyLocked(s, m, actor, now, "emergency mode activated by "+actor+": "+m.Reason)
 	return cloneEmergency(m), e.apply(ctx, s)
@@ -91,13 +94,13 @@ func (e *Engine) escalateEmergencyLocked(s *step, zoneID string, at time.Time) {
 	switch {
 	case m == nil:
 		m = &crowd.EmergencyMode{Active: true, ZoneIDs: []string{zoneID}, ActivatedAt: at.UnixMilli(), ActivatedBy: "engine",
-			Reason: fmt.Sprintf("zone %s reached its emergency density", name)}
+			Reason: fmt.Sprintf("zone %s reached its emergency level", name)}
 	case !slices.Contains(m.ZoneIDs, zoneID):
 		m.ZoneIDs = append(m.ZoneIDs, zoneID)
 	default:
 		return
 	}
-	e.setEmergencyLocked(s, m, "engine", at, fmt.Sprintf("emergency mode: zone %s at emergency density", name))
+	e.setEmergencyLocked(s, m, "engine", at, fmt.Sprintf("emergency mode: zone %s at its emergency level", name))
 }
 
 func (e *Engine) setEmergencyLocked(s *step, m *crowd.EmergencyMode, actor string, at time.Time, msg string) {

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/event"
@@ -50,24 +52,39 @@ func (s *step) incidents(in ...crowd.Incident) {
 	s.batch.Incidents = append(s.batch.Incidents, in...)
 }
 
+// ErrFenced, returned (or wrapped) by a Store's Commit, means this engine
+// may no longer change anything: another instance evaluates now (see
+// internal/cluster). The step is dropped unpublished, so no screen shows a
+// change that the store does not have.
+var ErrFenced = crowd.Errorf(crowd.ErrUnavailable, "this instance no longer evaluates; retry shortly")
+
+// commitTimeout bounds one commit: a hung database must not hold the
+// engine (and every screen's updates) for longer.
+const commitTimeout = 10 * time.Second
+
 // apply commits the step, then publishes its events. The caller holds e.mu.
 //
 // A store that fails must not silence an alert: the batch goes to an outbox
 // that is retried in order (and /readyz reports it), and the events are
 // published anyway, because an operator who sees an unpersisted alert is
-// better off than one who sees none.
+// better off than one who sees none. The change happened, so the caller is
+// told it succeeded. The commit does not inherit the caller's cancellation
+// (a client hanging up must not undo what it asked for).
 func (e *Engine) apply(ctx context.Context, s *step) error {
 	now := e.now()
 	for i := range s.batch.Events {
 		s.batch.Events[i].At = now
 	}
-	var err error
 	if !s.batch.Empty() {
-		e.flushOutboxLocked(ctx)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		e.flushOutboxLocked(cctx)
 		if len(e.outbox) > 0 {
 			e.outbox = append(e.outbox, s.batch)
-			err = fmt.Errorf("store unavailable, %d batches waiting", len(e.outbox))
-		} else if err = e.store.Commit(ctx, s.batch); err != nil {
+			e.log.Error("store unavailable: publishing anyway, the commit waits in order", "waiting", len(e.outbox))
+		} else if err := e.store.Commit(cctx, s.batch); errors.Is(err, ErrFenced) {
+			return err
+		} else if err != nil {
 			e.outbox = append(e.outbox, s.batch)
 			e.log.Error("store commit failed; publishing anyway and retrying the commit", "err", err, "alerts", len(s.batch.Alerts))
 		}
@@ -78,7 +95,7 @@ func (e *Engine) apply(ctx context.Context, s *step) error {
 	if len(s.events) > 0 {
 		e.pub.Publish(s.events...)
 	}
-	return err
+	return nil
 }
 
 // flushOutboxLocked retries batches the store refused, oldest first.
