@@ -46,11 +46,14 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 	if err != nil {
 		return err
 	}
-	if storeLast > streamLast {
-		// The previous leader committed these but died (or lost Redis)
-		// before they reached the stream: no instance has shown them live.
-		// Append them first, under the new fence, with their own ids.
-		if err := n.republish(ctx, f, streamLast, storeLast); err != nil {
+	// Committed events after both the stream's newest and what this
+	// instance has followed were committed by a leader that died (or lost
+	// Redis) before they reached the stream: no instance has shown them
+	// live. Append them first, under the new fence, with their own ids.
+	// (Bounded by this instance's position too, so a stream lost with
+	// Redis' data does not make the whole stored history go out again.)
+	if from := max(streamLast, n.view.position()); storeLast > from {
+		if err := n.republish(ctx, f, from, storeLast); err != nil {
 			return err
 		}
 	}
