@@ -170,19 +170,44 @@ type appender struct {
 	pending []*event.Event
 }
 
-// maxPending bounds what waits for Redis; beyond it the oldest density
-// events would be worth nothing anyway, and alerts are in the store.
+// maxPending bounds the readings that wait for Redis; beyond it the oldest
+// would be worth nothing anyway. Alerts and emergency changes are kept.
 const maxPending = 10000
 
 func (a *appender) Publish(events ...*event.Event) {
 	a.pending = append(a.pending, events...)
 	if over := len(a.pending) - maxPending; over > 0 {
-		a.node.log.Error("redis unreachable too long: dropping unappended events (alerts stay in the store)", "dropped", over)
-		a.pending = a.pending[over:]
+		// Drop the oldest readings, never an alert or an emergency change:
+		// a reading is superseded by the next one, an alert is not.
+		kept := a.pending[:0]
+		dropped := 0
+		for _, e := range a.pending {
+			if dropped < over && !e.Topic.Durable() {
+				dropped++
+				continue
+			}
+			kept = append(kept, e)
+		}
+		clear(a.pending[len(kept):])
+		a.pending = kept
+		a.node.log.Error("redis unreachable too long: dropping the oldest unappended readings", "dropped", dropped)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err := a.node.events.Append(ctx, a.lead.fence, a.pending...)
+	if errors.Is(err, redisbus.ErrOutOfOrder) {
+		// An earlier append went through but its reply was lost (a
+		// timeout): what the stream already has must not be sent again,
+		// or every later append would be refused too.
+		if _, last, berr := a.node.events.Bounds(ctx); berr == nil {
+			i := 0
+			for i < len(a.pending) && a.pending[i].ID <= last {
+				i++
+			}
+			a.pending = a.pending[i:]
+			err = a.node.events.Append(ctx, a.lead.fence, a.pending...)
+		}
+	}
 	switch {
 	case err == nil:
 		a.pending = a.pending[:0]
