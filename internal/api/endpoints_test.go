@@ -124,6 +124,7 @@ func TestEmergency(t *testing.T) {
 		t.Fatalf("call %q", c)
 	}
 	wantError(t, e.do("POST", Prefix+"/emergency", `{}`), 400, "invalid", "reason")
+	wantError(t, e.do("POST", Prefix+"/emergency", `{"reason":"   "}`), 400, "invalid", "reason")
 	wantError(t, e.do("POST", Prefix+"/emergency", `{"reason":"x","zoneIds":["gate-a","moon"]}`), 400, "invalid", "zoneIds[1]")
 	wantError(t, e.do("POST", Prefix+"/emergency", `{"reason":"x","zoneIds":"gate-a"}`), 400, "invalid", "zoneIds")
 	wantError(t, e.do("POST", Prefix+"/emergency", `{"reason":"x","why":1}`), 400, "invalid", "why")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -172,6 +173,7 @@ func (s *server) activateEmergency(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, s.maxBody, &body); err != nil {
 		return err
 	}
+	body.Reason = strings.TrimSpace(body.Reason)
 	switch {
 	case body.Reason == "":
 		return crowd.Invalidf("reason", "is required: say why, for the people who read the log later")

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,7 +45,12 @@ func RunTokenCommand(args []string, stdout, stderr io.Writer, getenv func(string
 	}
 	sub := *subject
 	if sub == "" {
-		sub = *role
+		// Limits and the audit trail are per subject: a default shared by
+		// every token of a role would let one screen starve the others and
+		// hide who did what. Make each token its own.
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		sub = *role + "-" + hex.EncodeToString(b[:])
 	}
 	// The command is the program's edge, where reading the wall clock belongs.
 	now := time.Now
