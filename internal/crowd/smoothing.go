@@ -23,6 +23,12 @@ type rollingMedian struct {
 	sorted []float64
 }
 
+// maxWindow bounds the readings a window holds, whatever their rate (a
+// sensor token posting a flood of readings with one timestamp must not make
+// every reading of its zone cost more and more). At one reading a second a
+// 10 s window holds ten.
+const maxWindow = 1024
+
 // add records v at t (t never goes backwards: the engine rejects older
 // readings) and returns the median of the values within (t-span, t].
 func (w *rollingMedian) add(t time.Time, v float64) float64 {
@@ -31,7 +37,7 @@ func (w *rollingMedian) add(t time.Time, v float64) float64 {
 	i, _ := slices.BinarySearch(w.sorted, v)
 	w.sorted = slices.Insert(w.sorted, i, v)
 	cutoff := t.Add(-w.span)
-	for w.head < len(w.times)-1 && !w.times[w.head].After(cutoff) {
+	for w.head < len(w.times)-1 && (!w.times[w.head].After(cutoff) || len(w.times)-w.head > maxWindow) {
 		old := w.values[w.head]
 		j, _ := slices.BinarySearch(w.sorted, old)
 		w.sorted = slices.Delete(w.sorted, j, j+1)

@@ -72,3 +72,13 @@ func TestRollingMedianKeepsTheLatestAfterAGap(t *testing.T) {
 		t.Fatalf("after a gap the median is %v, want the new reading 1", got)
 	}
 }
+
+func TestRollingMedianWindowIsBounded(t *testing.T) {
+	w := rollingMedian{span: 10 * time.Second}
+	for i := 0; i < 5*maxWindow; i++ {
+		w.add(t0, float64(i%7))
+	}
+	if n := len(w.sorted); n != maxWindow {
+		t.Fatalf("window holds %d readings, want the newest %d", n, maxWindow)
+	}
+}
