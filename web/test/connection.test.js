@@ -233,3 +233,17 @@ test('polling failures are reported and polling keeps its 5 s rhythm', async () 
   m.close();
   assert.equal(f.timers.pending.length, 0);
 });
+
+test('after the server says when to come back, the next attempt waits exactly that long', async () => {
+  const f = fakeEnv({ random: () => 0 });
+  const { m } = manager(f);
+  m.start();
+  f.last().open();
+  f.last().send({ type: 'reconnect', data: { retryMs: 3712, reason: 'server shutting down' } });
+  f.last().fail();
+  const retry = f.timers.pending.find((t) => t.ms !== 5000);
+  assert.equal(retry.ms, 3712, 'the spread delay, not the 1 s backoff');
+  await f.timers.advance(3712);
+  f.last().fail();
+  assert.equal(f.timers.pending.find((t) => t.ms !== 5000).ms, 2000, 'used once, then the backoff again');
+});

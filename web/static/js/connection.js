@@ -86,6 +86,7 @@ export class ConnectionManager {
   #pollGeneration = 0;
   #started = false;
   #failures = 0;
+  #comeBackIn = null; // ms the server asked for in its goodbye, used once
   #states = new Map();
   #modes = new Map();
   #announced = new Map(); // topic -> "state/mode" last told to subscribers
@@ -191,7 +192,11 @@ export class ConnectionManager {
     this.#setAll(ERROR, (t) => this.#modes.get(t) === 'stream');
     if (this.#failures < o.maxAttempts) {
       this.#setAll(RECONNECTING, (t) => this.#modes.get(t) === 'stream');
-      this.#schedule(backoffDelay(this.#failures, o, this.#env.random));
+      // A server going down tells every screen its own moment to come back
+      // (spread over a few seconds): use it rather than all trying at 1 s.
+      const told = this.#comeBackIn;
+      this.#comeBackIn = null;
+      this.#schedule(told ?? backoffDelay(this.#failures, o, this.#env.random));
       return;
     }
     let keepTrying = false;
@@ -231,6 +236,10 @@ export class ConnectionManager {
       return;
     }
     if (msg.type === 'connected' && this.#states.get(this.#topics[0]) !== CONNECTED) this.#opened();
+    if (msg.type === 'reconnect') {
+      const ms = Number(msg.data?.retryMs);
+      if (Number.isFinite(ms) && ms >= 0) this.#comeBackIn = Math.min(ms, this.#opts.maxDelayMs);
+    }
     if (msg.type === 'reset') {
       const topics = Array.isArray(msg.data?.topics) ? msg.data.topics : this.#topics;
       for (const fn of this.#resetListeners) fn(topics, msg.data?.reason ?? '');
