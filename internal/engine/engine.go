@@ -1,7 +1,10 @@
 // Package engine is the live monitor: it validates and applies readings,
 // runs the crowd rules, keeps the current state of every zone, manages the
 // lifecycle of alerts and emergency mode, commits every change to the store
-// and only then publishes it to the streams.
+// and only then publishes it to the streams. The one exception is a store
+// that fails: the change is published anyway (an operator must see the
+// alert) and its commit waits in an outbox, retried in order, while /readyz
+// says so; see apply.
 //
 // One mutex serialises every change. That gives the whole engine one order:
 // event ids are assigned, committed and published in the same order, which

@@ -15,7 +15,8 @@ import (
 
 // Batch is everything one engine step changes. A backend applies it in one
 // transaction: all of it, or nothing. The engine commits a batch before it
-// publishes any of its events, so no client sees what a crash could undo.
+// publishes any of its events, so no client sees what a crash could undo
+// (unless the store itself is failing: see engine.apply).
 type Batch struct {
 	// Alerts are upserted by ID (the whole alert replaces the stored one).
 	Alerts []crowd.Alert
