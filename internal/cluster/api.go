@@ -29,8 +29,19 @@ func (n *Node) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.Den
 	if e := n.engine(); e != nil {
 		return e.Ingest(ctx, in)
 	}
+	// A reading without a time is "now" where it was received: stamp it
+	// here, or the leader would stamp it when it gets to it (after a
+	// takeover, minutes later and all at one instant).
+	now := n.now().UnixMilli()
+	stamped := make([]crowd.ReadingInput, len(in))
+	for i, r := range in {
+		if r.Timestamp == nil {
+			r.Timestamp = &now
+		}
+		stamped[i] = r
+	}
 	var out reply
-	err := n.forward(ctx, opIngest, request{Readings: in}, &out)
+	err := n.forward(ctx, opIngest, request{Readings: stamped}, &out)
 	return out.Readings, err
 }
 
