@@ -15,9 +15,11 @@ const Prefix = "/api/crowd-risk"
 const MonitorPage = "/admin/crowd-risk/monitor"
 
 // routes is the route table: every route with the role it needs, in one
-// place to read and to audit. Streams and probes are exempt from the request
-// rate limit (a stream is one long request; the stream handler caps how many
-// a client holds).
+// place to read and to audit. Probes are exempt from the request rate limit.
+// Opening a stream costs one request like any other (a client stuck in a
+// reconnect loop must not make the server replay history as fast as it can
+// ask); how many streams a client holds at once is capped by the stream
+// handler.
 func (s *server) routes() []route {
 	h := func(f handlerFunc) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,9 +60,9 @@ func (s *server) routes() []route {
 	}
 	if st := s.opts.Streams; st != nil {
 		rs = append(rs,
-			route{"GET " + Prefix + "/stream", auth.Viewer, false, st.Handler(nil)},
-			route{"GET " + Prefix + "/density-stream", auth.Viewer, false, st.Handler([]event.Topic{event.TopicDensity})},
-			route{"GET " + Prefix + "/alert-stream", auth.Viewer, false, st.Handler([]event.Topic{event.TopicAlerts})},
+			route{"GET " + Prefix + "/stream", auth.Viewer, true, st.Handler(nil)},
+			route{"GET " + Prefix + "/density-stream", auth.Viewer, true, st.Handler([]event.Topic{event.TopicDensity})},
+			route{"GET " + Prefix + "/alert-stream", auth.Viewer, true, st.Handler([]event.Topic{event.TopicAlerts})},
 		)
 	}
 	if s.opts.Metrics != nil {

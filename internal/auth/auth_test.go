@@ -262,3 +262,17 @@ func TestRunTokenCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCookieIsSecureBehindATLSTerminatingProxy(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/api/auth/session", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	if _, err := SetSession(rec, req, "t", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if !c.Secure {
+			t.Fatalf("cookie %s not Secure behind an HTTPS proxy", c.Name)
+		}
+	}
+}

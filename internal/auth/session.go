@@ -29,7 +29,7 @@ func SetSession(w http.ResponseWriter, r *http.Request, token string, expires ti
 		return "", err
 	}
 	csrf := base64.RawURLEncoding.EncodeToString(b[:])
-	secure := r.TLS != nil
+	secure := overTLS(r)
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode,
@@ -41,12 +41,20 @@ func SetSession(w http.ResponseWriter, r *http.Request, token string, expires ti
 	return csrf, nil
 }
 
+// overTLS reports whether the browser reached us over HTTPS: directly, or
+// through a load balancer that terminates TLS and says so. Trusting the
+// header is safe here: a forged one only makes the cookie stricter (Secure)
+// for the client that forged it.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // ClearSession removes both cookies (sign-out).
 func ClearSession(w http.ResponseWriter, r *http.Request) {
 	for _, name := range []string{SessionCookie, CSRFCookie} {
 		http.SetCookie(w, &http.Cookie{
 			Name: name, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: name == SessionCookie, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+			HttpOnly: name == SessionCookie, Secure: overTLS(r), SameSite: http.SameSiteStrictMode,
 		})
 	}
 }
