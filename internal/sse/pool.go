@@ -208,6 +208,21 @@ func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
 
 var errWriteTimeout = errors.New("sse: client did not take its bytes within the write timeout")
 
+var errPeerClosed = errors.New("sse: client closed the connection")
+
+// peerClosed peeks at the socket: a hijacked stream is never read, so a
+// client that went away (a closed tab, a reload) is otherwise noticed only
+// when a write fails, a heartbeat or two later, while it still holds a
+// stream slot. One non-blocking peek per heartbeat sees its FIN at once.
+func (st *stream) peerClosed() bool {
+	if !st.raw {
+		return false
+	}
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(st.fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n == 0 && err == nil
+}
+
 // service writes what a stream has: first any leftover, then a new batch.
 func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
 	now := time.Now()
@@ -227,6 +242,9 @@ func (p *pool) service(st *stream, buf *[]byte, batch *hub.Batch) error {
 	}
 	if !st.sub.Take(batch) {
 		return st.sub.Err()
+	}
+	if batch.Heartbeat && st.peerClosed() {
+		return errPeerClosed
 	}
 	*buf = p.s.appendBatch(*buf, st.wire, batch)
 	if len(*buf) == 0 {

@@ -363,7 +363,7 @@ func reconnectMessage(d time.Duration) []byte {
 
 func (s *Server) logEnd(client string, err error) {
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, hub.ErrClosed):
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, hub.ErrClosed), errors.Is(err, errPeerClosed):
 	case errors.Is(err, hub.ErrSlow):
 		s.log.Warn("stream closed: client too slow, it will resume from its last id", "category", "sse-connection", "client", client)
 	default:

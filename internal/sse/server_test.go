@@ -420,3 +420,23 @@ func TestGzipStreamEndsWithAValidTrailer(t *testing.T) {
 		t.Fatalf("%d alerts, %d comments, last %q", alerts, len(comments), msgs[len(msgs)-1].Data)
 	}
 }
+
+// TestClosedClientFreesItsSlotAtTheNextHeartbeat: a client that goes away
+// without the server writing to it (a closed tab) gives its stream slot back
+// at the next heartbeat, not after writes start failing.
+func TestClosedClientFreesItsSlotAtTheNextHeartbeat(t *testing.T) {
+	f := newStreamFixture(t, Options{MaxStreamsPerClient: 1})
+	c := f.connect(t, "/stream", nil)
+	c.message(t)
+	c.resp.Body.Close()
+	time.Sleep(100 * time.Millisecond) // its FIN arrives
+	f.hub.Heartbeat()                  // one heartbeat, whose write alone would still succeed
+	deadline := time.Now().Add(2 * time.Second)
+	for f.hub.Subscribers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed client still holds its stream after a heartbeat")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.connect(t, "/stream", nil).message(t) // the slot is free again
+}
