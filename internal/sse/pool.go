@@ -88,6 +88,11 @@ func newPool(s *Server) *pool {
 
 // add takes over a stream whose first frames are written.
 func (p *pool) add(st *stream) {
+	if sc, ok := st.conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			st.raw = raw.Control(func(fd uintptr) { st.fd = int(fd) }) == nil
+		}
+	}
 	p.mu.Lock()
 	if p.leaving {
 		// The stream's head went out just as the shutdown began: tell it
@@ -101,11 +106,6 @@ func (p *pool) add(st *stream) {
 	}
 	p.streams[st] = struct{}{}
 	p.mu.Unlock()
-	if sc, ok := st.conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			st.raw = raw.Control(func(fd uintptr) { st.fd = int(fd) }) == nil
-		}
-	}
 	st.sub.SetNotify(func() { p.notify(st) })
 }
 
