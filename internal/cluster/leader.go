@@ -24,14 +24,19 @@ type leadership struct {
 	fence  redisbus.Fence
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// validUntil (unix ms) is when the lease may have expired unless renewed.
-	validUntil atomic.Int64
+	// validUntil is when the lease may have expired unless renewed. A
+	// time.Time from the clock carries a monotonic reading, so a wall-clock
+	// step (NTP) cannot stretch the lease beyond what Redis grants.
+	validUntil atomic.Pointer[time.Time]
 	now        func() time.Time
 }
 
-func (l *leadership) extend(until time.Time) { l.validUntil.Store(until.UnixMilli()) }
+func (l *leadership) extend(until time.Time) { l.validUntil.Store(&until) }
 
-func (l *leadership) valid() bool { return l.now().UnixMilli() < l.validUntil.Load() }
+func (l *leadership) valid() bool {
+	u := l.validUntil.Load()
+	return u != nil && l.now().Before(*u)
+}
 
 // becomeLeader starts the engine after the lease was taken. engine.New
 // restores open alerts and emergency mode from the shared store; the
