@@ -19,21 +19,31 @@ type loader struct {
 	rep     *Report
 	say     func(string, ...any)
 
-	lastTS map[string]int64 // per zone, so timestamps strictly increase
-	next   int              // round-robin position over the zones
+	lastTS      map[string]int64   // per zone, so timestamps strictly increase
+	lastDensity map[string]float64 // per zone, so every reading is news
+	next        int                // round-robin position over the zones
 }
 
 // nextReading picks the next zone and a timestamp later than that zone's
 // last: the engine refuses a reading older than the zone's latest, and the
 // side table needs (zone, timestamp) to be unique.
+//
+// The density differs from the zone's last one on the wire (3 decimals):
+// the engine publishes only readings whose judgement changed, and an equal
+// one would count as undelivered to every stream.
 func (l *loader) nextReading(density float64) reading {
 	if l.lastTS == nil {
-		l.lastTS = map[string]int64{}
+		l.lastTS, l.lastDensity = map[string]int64{}, map[string]float64{}
 	}
 	z := l.zones[l.next%len(l.zones)]
 	l.next++
 	ts := max(time.Now().UnixMilli(), l.lastTS[z]+1)
 	l.lastTS[z] = ts
+	density = math.Round(density*1000) / 1000
+	if density == l.lastDensity[z] {
+		density += 0.001
+	}
+	l.lastDensity[z] = density
 	return reading{zone: z, density: density, ts: ts}
 }
 

@@ -177,3 +177,36 @@ func TestAppendReadingsIsValidJSON(t *testing.T) {
 		t.Error("a body without a count must be an error")
 	}
 }
+
+// TestSplitEventsMatchesSpecParserAtAnySplit feeds the poller's splitter the
+// same stream as the spec parser, cut into reads at every possible point.
+func TestSplitEventsMatchesSpecParserAtAnySplit(t *testing.T) {
+	var stream []byte
+	stream = sse.AppendEvent(stream, "", []byte(`{"type":"connected","timestamp":1}`))
+	stream = sse.AppendEvent(stream, "1764270000000-1", []byte(`{"type":"density","data":{"zoneId":"a","timestamp":5}}`))
+	stream = sse.AppendCheckpoint(stream, "1764270000000-2")
+	stream = sse.AppendHeartbeat(stream, 1764270000000)
+	stream = sse.AppendRetry(stream, 1500)
+	stream = sse.AppendEvent(stream, "1764270000000-3", []byte("line one\nline two\r\nline three"))
+	msgs, _, err := sse.ReadAll(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cut := 1; cut < len(stream); cut++ {
+		var got []string
+		var pending, scratch []byte
+		for _, part := range [][]byte{stream[:cut], stream[cut:]} {
+			pending = append(pending, part...)
+			used := splitEvents(pending, &scratch, func(d []byte) { got = append(got, string(d)) })
+			pending = append(pending[:0], pending[used:]...)
+		}
+		if len(got) != len(msgs) {
+			t.Fatalf("cut at %d: %d events, spec parser %d", cut, len(got), len(msgs))
+		}
+		for i, m := range msgs {
+			if got[i] != m.Data {
+				t.Fatalf("cut at %d, event %d: %q, want %q", cut, i, got[i], m.Data)
+			}
+		}
+	}
+}

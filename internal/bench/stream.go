@@ -28,6 +28,8 @@ type streams struct {
 	lost        atomic.Int64 // streams that ended before the benchmark closed them
 	closing     atomic.Bool
 
+	poll *poller // reads the streams after their handshake (nil: each its own goroutine)
+
 	mu    sync.Mutex
 	conns []net.Conn
 	errs  map[string]int // failure reasons, counted
@@ -41,7 +43,9 @@ func newStreams(host, path, token string, table *sentTable, hist *histogram) *st
 		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", token)
 	}
 	b.WriteString("\r\n")
-	return &streams{host: host, req: b.Bytes(), table: table, hist: hist, errs: map[string]int{}}
+	s := &streams{host: host, req: b.Bytes(), table: table, hist: hist, errs: map[string]int{}}
+	s.poll = newPoller(s)
+	return s
 }
 
 // open opens n streams, at most concurrency handshakes at a time, and waits
@@ -143,6 +147,16 @@ func (s *streams) run(ctx context.Context, ready func(error)) {
 			}
 			_ = conn.SetDeadline(time.Time{})
 			done(nil)
+			// A plain stream (no chunked framing, no compression) is read
+			// by the poller from here on, with what was read past the
+			// handshake.
+			if s.poll != nil && len(resp.TransferEncoding) == 0 && resp.Header.Get("Content-Encoding") == "" {
+				rest, _ := r.r.Peek(r.r.Buffered())
+				more, _ := br.Peek(br.Buffered())
+				if s.poll.add(conn, append(append([]byte(nil), rest...), more...)) {
+					return
+				}
+			}
 			continue
 		}
 		s.arrive(data)
@@ -195,6 +209,9 @@ func (s *streams) close() {
 		c.Close()
 	}
 	s.wg.Wait()
+	if s.poll != nil {
+		s.poll.close()
+	}
 }
 
 func (s *streams) failures() map[string]int {
