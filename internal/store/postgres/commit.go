@@ -10,6 +10,7 @@ import (
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
+	"github.com/crowdrisk/crowdrisk/internal/store/sqlrow"
 )
 
 // commitLock serialises commits across every instance sharing the database,
@@ -18,16 +19,7 @@ import (
 // never skips an entry that a slower transaction commits later.
 const commitLock int64 = 0x63726f7764636d74
 
-const upsertAlert = `INSERT INTO alerts (id, zone_id, level, kind, message, density, raised_at, status,
-	updated_at, acknowledged_by, acknowledged_at, resolved_at, muted, muted_reason, notifications)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT (id) DO UPDATE SET
-	zone_id = excluded.zone_id, level = excluded.level, kind = excluded.kind,
-	message = excluded.message, density = excluded.density, raised_at = excluded.raised_at,
-	status = excluded.status, updated_at = excluded.updated_at,
-	acknowledged_by = excluded.acknowledged_by, acknowledged_at = excluded.acknowledged_at,
-	resolved_at = excluded.resolved_at, muted = excluded.muted,
-	muted_reason = excluded.muted_reason, notifications = excluded.notifications`
+var upsertAlert = sqlrow.UpsertAlert(sqlrow.Dollar)
 
 // Commit applies the batch in one transaction, sent to the server as one
 // pipelined round trip.
@@ -88,18 +80,13 @@ func (s *Store) eventsStored(ctx context.Context, evs []store.StoredEvent) (bool
 }
 
 func batchQueries(b store.Batch) (*pgx.Batch, error) {
+	if err := sqlrow.Validate(b); err != nil {
+		return nil, err
+	}
 	q := &pgx.Batch{}
 	q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
 	for _, a := range b.Alerts {
-		if a.ID == "" {
-			return nil, crowd.Invalidf("alerts.id", "an alert needs an id")
-		}
-		if !validLevel(a.Level) || !a.Status.Valid() {
-			return nil, crowd.Invalidf("alerts", "alert %s has level %v and status %q", a.ID, a.Level, a.Status)
-		}
-		q.Queue(upsertAlert, a.ID, a.ZoneID, a.Level.String(), string(a.Kind), a.Message, a.Density,
-			a.Timestamp, string(a.Status), a.UpdatedAt, a.AcknowledgedBy, a.AcknowledgedAt, a.ResolvedAt,
-			a.Muted, a.MutedReason, a.Notifications)
+		q.Queue(upsertAlert, sqlrow.AlertArgs(a)...)
 	}
 	if b.SetEmergency {
 		if m := b.Emergency; m == nil {
@@ -114,9 +101,6 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 		}
 	}
 	for _, e := range b.Events {
-		if e.ID.IsZero() {
-			return nil, crowd.Invalidf("events.id", "an event needs an id")
-		}
 		data := e.Data
 		if data == nil {
 			data = []byte{}
@@ -125,17 +109,9 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 			int64(e.ID), string(e.Topic), e.Type, data, e.At.UnixMilli())
 	}
 	for _, in := range b.Incidents {
-		if in.Level != nil && !validLevel(*in.Level) {
-			return nil, crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
-		}
-		var level *string
-		if in.Level != nil {
-			name := in.Level.String()
-			level = &name
-		}
 		q.Queue(`INSERT INTO incidents (ts, kind, zone_id, alert_id, level, actor, message)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.Timestamp, string(in.Kind), in.ZoneID, in.AlertID,
-			level, in.Actor, in.Message)
+			sqlrow.IncidentLevel(in), in.Actor, in.Message)
 	}
 	return q, nil
 }
@@ -158,7 +134,3 @@ func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
 	}
 	return &m, nil
 }
-
-// validLevel keeps levels that would not read back (by name) out of the
-// store.
-func validLevel(l crowd.Level) bool { return l >= crowd.Normal && l <= crowd.Emergency }

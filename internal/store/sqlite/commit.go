@@ -8,18 +8,10 @@ import (
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
+	"github.com/crowdrisk/crowdrisk/internal/store/sqlrow"
 )
 
-const upsertAlert = `INSERT INTO alerts (id, zone_id, level, kind, message, density, raised_at, status,
-	updated_at, acknowledged_by, acknowledged_at, resolved_at, muted, muted_reason, notifications)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-	zone_id = excluded.zone_id, level = excluded.level, kind = excluded.kind,
-	message = excluded.message, density = excluded.density, raised_at = excluded.raised_at,
-	status = excluded.status, updated_at = excluded.updated_at,
-	acknowledged_by = excluded.acknowledged_by, acknowledged_at = excluded.acknowledged_at,
-	resolved_at = excluded.resolved_at, muted = excluded.muted,
-	muted_reason = excluded.muted_reason, notifications = excluded.notifications`
+var upsertAlert = sqlrow.UpsertAlert(sqlrow.Question)
 
 // Commit applies the batch in one transaction on the single writer
 // connection: all of it, or nothing.
@@ -42,16 +34,11 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 }
 
 func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
+	if err := sqlrow.Validate(b); err != nil {
+		return err
+	}
 	for _, a := range b.Alerts {
-		if a.ID == "" {
-			return crowd.Invalidf("alerts.id", "an alert needs an id")
-		}
-		if !validLevel(a.Level) || !a.Status.Valid() {
-			return crowd.Invalidf("alerts", "alert %s has level %v and status %q", a.ID, a.Level, a.Status)
-		}
-		if _, err := tx.ExecContext(ctx, upsertAlert, a.ID, a.ZoneID, a.Level.String(), string(a.Kind),
-			a.Message, a.Density, a.Timestamp, string(a.Status), a.UpdatedAt, a.AcknowledgedBy,
-			a.AcknowledgedAt, a.ResolvedAt, a.Muted, a.MutedReason, a.Notifications); err != nil {
+		if _, err := tx.ExecContext(ctx, upsertAlert, sqlrow.AlertArgs(a)...); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
 		}
 	}
@@ -61,25 +48,15 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 		}
 	}
 	for _, e := range b.Events {
-		if e.ID.IsZero() {
-			return crowd.Invalidf("events.id", "an event needs an id")
-		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO events (id, topic, type, data, at) VALUES (?, ?, ?, ?, ?)",
 			int64(e.ID), string(e.Topic), e.Type, nonNil(e.Data), e.At.UnixMilli()); err != nil {
 			return fmt.Errorf("event %s: %w", e.ID, err)
 		}
 	}
 	for _, in := range b.Incidents {
-		if in.Level != nil && !validLevel(*in.Level) {
-			return crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
-		}
-		var level any
-		if in.Level != nil {
-			level = in.Level.String()
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (ts, kind, zone_id, alert_id, level, actor, message)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, in.Timestamp, string(in.Kind), in.ZoneID, in.AlertID, level,
-			in.Actor, in.Message); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, in.Timestamp, string(in.Kind), in.ZoneID, in.AlertID,
+			sqlrow.IncidentLevel(in), in.Actor, in.Message); err != nil {
 			return fmt.Errorf("incident: %w", err)
 		}
 	}
@@ -137,7 +114,3 @@ func nonNilStrings(s []string) []string {
 	}
 	return s
 }
-
-// validLevel keeps levels that would not read back (by name) out of the
-// store.
-func validLevel(l crowd.Level) bool { return l >= crowd.Normal && l <= crowd.Emergency }

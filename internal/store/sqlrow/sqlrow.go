@@ -1,0 +1,75 @@
+// Package sqlrow is what the SQL backends (sqlite, postgres) share: how an
+// alert or an incident maps to a row (column order, arguments, scanning),
+// the queries of the filters, and the checks a batch passes before it is
+// written. Only the placeholders differ between the dialects, so each
+// builder takes the backend's.
+package sqlrow
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/store"
+)
+
+// Placeholder renders the n-th (1-based) bind parameter of a statement.
+type Placeholder func(n int) string
+
+// Question is SQLite's placeholder.
+func Question(int) string { return "?" }
+
+// Dollar is PostgreSQL's placeholder.
+func Dollar(n int) string { return "$" + strconv.Itoa(n) }
+
+// Default limits of the listing queries.
+const (
+	DefaultAlertLimit    = 1000
+	DefaultIncidentLimit = 10000
+)
+
+// query collects a statement's conditions and their arguments.
+type query struct {
+	ph    Placeholder
+	where []string
+	args  []any
+}
+
+// arg binds v and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return q.ph(len(q.args))
+}
+
+func (q *query) whereClause() string {
+	if len(q.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(q.where, " AND ")
+}
+
+func validLevel(l crowd.Level) bool { return l >= crowd.Normal && l <= crowd.Emergency }
+
+// Validate refuses what could not be read back: an alert or event without
+// an id, an unknown level or status.
+func Validate(b store.Batch) error {
+	for _, a := range b.Alerts {
+		if a.ID == "" {
+			return crowd.Invalidf("alerts.id", "an alert needs an id")
+		}
+		if !validLevel(a.Level) || !a.Status.Valid() {
+			return crowd.Invalidf("alerts", "alert %s has level %v and status %q", a.ID, a.Level, a.Status)
+		}
+	}
+	for _, e := range b.Events {
+		if e.ID.IsZero() {
+			return crowd.Invalidf("events.id", "an event needs an id")
+		}
+	}
+	for _, in := range b.Incidents {
+		if in.Level != nil && !validLevel(*in.Level) {
+			return crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
+		}
+	}
+	return nil
+}
