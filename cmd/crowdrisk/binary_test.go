@@ -340,22 +340,7 @@ func TestSIGKILLResumeGetsEveryAlertExactlyOnce(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		client := &http.Client{Timeout: 2 * time.Second}
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			body := strings.NewReader(fmt.Sprintf(`{"zoneId":"gate-a","level":"warning","message":"drill %d"}`, i))
-			resp, err := client.Post(p.base+"/api/crowd-risk/testing/alert", "application/json", body)
-			if err == nil {
-				resp.Body.Close()
-			}
-		}
-	}()
+	go func() { defer wg.Done(); raiseDrills(p.base, 2*time.Second, 0, stop) }()
 	// Read some alerts live, then lose the connection (a screen walking out
 	// of Wi-Fi range) while alerts keep coming, then SIGKILL the engine: the
 	// alerts missed in the gap are only in the store now.
@@ -402,6 +387,24 @@ func TestSIGKILLResumeGetsEveryAlertExactlyOnce(t *testing.T) {
 	}
 	if len(received) != len(stored) {
 		t.Fatalf("received %d distinct alerts, the store has %d", len(received), len(stored))
+	}
+}
+
+// raiseDrills raises test alerts on the engine at base, one after another
+// (pause between them), until stop is closed.
+func raiseDrills(base string, timeout, pause time.Duration, stop <-chan struct{}) {
+	client := &http.Client{Timeout: timeout}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		body := strings.NewReader(fmt.Sprintf(`{"zoneId":"gate-a","level":"warning","message":"drill %d"}`, i))
+		if resp, err := client.Post(base+"/api/crowd-risk/testing/alert", "application/json", body); err == nil {
+			resp.Body.Close()
+		}
+		time.Sleep(pause)
 	}
 }
 

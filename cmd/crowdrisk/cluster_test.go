@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -130,22 +129,7 @@ func TestThreeInstancesOneTruth(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, f := range followers {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Timeout: 10 * time.Second}
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				body := strings.NewReader(fmt.Sprintf(`{"zoneId":"gate-a","level":"warning","message":"drill %d"}`, i))
-				if resp, err := c.Post(f.base+"/api/crowd-risk/testing/alert", "application/json", body); err == nil {
-					resp.Body.Close()
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
+		go func() { defer wg.Done(); raiseDrills(f.base, 10*time.Second, 20*time.Millisecond, stop) }()
 	}
 	s.until(t, 20*time.Second, func(m sse.Message) bool { record(m); return len(received) >= 10 })
 	seenBeforeKill := len(received)
