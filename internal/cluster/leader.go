@@ -269,6 +269,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-// errNotLeader is returned to a caller whose write raced with a step-down.
-var errNotLeader = fmt.Errorf("cluster: not the leader")

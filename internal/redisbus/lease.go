@@ -65,12 +65,6 @@ func NewLease(rdb *redis.Client, keys Keys, name string, ttl time.Duration) *Lea
 // Holder is this contender's unique name.
 func (l *Lease) Holder() string { return l.holder }
 
-// TTL is the lease time.
-func (l *Lease) TTL() time.Duration { return l.ttl }
-
-// Fence is the current proof of leadership (zero when not held).
-func (l *Lease) Fence() Fence { return l.held }
-
 // Acquire takes the lease when it is free. ok is false when another holds it.
 func (l *Lease) Acquire(ctx context.Context) (f Fence, ok bool, err error) {
 	v, err := acquireScript.Run(ctx, l.rdb, []string{l.keys.Lease, l.keys.Token}, l.holder, l.ttl.Milliseconds()).Text()

@@ -180,7 +180,7 @@ func TestSnapshotOnConnectEndsWithCheckpoint(t *testing.T) {
 	f := newStreamFixture(t, Options{})
 	f.publish(event.TopicDensity, "density", "z1", 1)
 	f.publish(event.TopicDensity, "density", "z2", 2)
-	last := f.publish(event.TopicDensity, "density", "z1", 3)
+	f.publish(event.TopicDensity, "density", "z1", 3)
 	c := f.connect(t, "/density-stream", nil)
 	c.message(t)
 	var got []string
@@ -201,7 +201,6 @@ func TestSnapshotOnConnectEndsWithCheckpoint(t *testing.T) {
 	if m.ID != next.ID.String() || c.p.LastEventID() != next.ID.String() {
 		t.Fatalf("live after snapshot %+v", m)
 	}
-	_ = last
 }
 
 func TestResumeFromHeaderAndQuery(t *testing.T) {
@@ -231,7 +230,7 @@ func TestResumeFromHeaderAndQuery(t *testing.T) {
 
 func TestUnknownIDGetsResetThenSnapshot(t *testing.T) {
 	f := newStreamFixture(t, Options{})
-	e := f.publish(event.TopicDensity, "density", "z1", 7)
+	f.publish(event.TopicDensity, "density", "z1", 7)
 	c := f.connect(t, "/stream?lastEventId=not-an-id", nil)
 	c.message(t)
 	reset := decode(t, c.message(t))
@@ -241,9 +240,10 @@ func TestUnknownIDGetsResetThenSnapshot(t *testing.T) {
 	if d := decode(t, c.message(t)); string(d.Data) != "7" {
 		t.Fatalf("snapshot %+v", d)
 	}
-	f.publish(event.TopicDensity, "density", "z1", 8)
-	c.message(t)
-	_ = e
+	live := f.publish(event.TopicDensity, "density", "z1", 8)
+	if m := c.message(t); m.ID != live.ID.String() || string(decode(t, m).Data) != "8" {
+		t.Fatalf("live after the snapshot: %+v", m)
+	}
 }
 
 func TestAdversarialPayloadsSurviveTheWire(t *testing.T) {
