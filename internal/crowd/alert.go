@@ -9,6 +9,7 @@ const (
 	KindTrend    AlertKind = "trend"    // sustained rise (DOMAIN.md early warning)
 	KindForecast AlertKind = "forecast" // next threshold forecast within the horizon
 	KindFlow     AlertKind = "flow"     // inflow above what the exits can serve
+	KindSensor   AlertKind = "sensor"   // a sensor of the zone went silent
 	KindTest     AlertKind = "test"     // generated from the testing controls
 )
 
@@ -51,6 +52,8 @@ type Alert struct {
 	// Notifications counts how often the alert was sent as a notification
 	// (the raise and each re-notification after the minimum gap).
 	Notifications int `json:"notifications"`
+	// SensorID names the sensor a sensor alert is about.
+	SensorID string `json:"sensorId,omitempty"`
 }
 
 // Open reports whether the alert still needs attention or may still change

@@ -4,8 +4,14 @@ import "time"
 
 // Reading is one measurement of a zone at the reading's own time.
 type Reading struct {
-	ZoneID  string
-	Time    time.Time
+	ZoneID string
+	// SensorID is the sensor within the zone; "" is the zone's own.
+	SensorID string
+	// Time is when the reading is judged to have been measured (reading
+	// time, see Monitor); Received when the engine got it, by the engine's
+	// clock (zero: Time), which is what a sensor's silence is counted in.
+	Time     time.Time
+	Received time.Time
 	Density float64 // persons per m²
 	// Count is the head count when the sensor reported one (Density is then
 	// Count / AreaM2); nil when the sensor reported a density.
@@ -41,6 +47,28 @@ type DensityReading struct {
 	Trend     float64   `json:"trend"`     // smoothed density change, persons/m² per minute
 	Forecast  *Forecast `json:"forecast,omitempty"`
 	Timestamp int64     `json:"timestamp"`
+	// Sensors is how many live sensors the density fuses (see fuse); 0
+	// with NoData.
+	Sensors int `json:"sensors"`
+	// NoData is set when every sensor of the zone has been silent for its
+	// sensor timeout: the values are the last ones known, Timestamp is
+	// when they were measured, and a screen must show "no data" with the
+	// age, never the stale level as if it were current.
+	NoData bool `json:"noData,omitempty"`
+	// Outlier flags a raw value the smoothing set aside: far above the
+	// smoothed value, as a lone spike is. It is shown, and raises nothing.
+	Outlier bool `json:"outlier,omitempty"`
+	// Peak is the zone's highest live sensor when it reads a higher level
+	// than the fused density: one sensor seeing a dense corner is never
+	// hidden from the operator by its calmer neighbours.
+	Peak *SensorValue `json:"peak,omitempty"`
+}
+
+// SensorValue is one sensor's latest density.
+type SensorValue struct {
+	SensorID string  `json:"sensorId"`
+	Density  float64 `json:"density"`
+	Level    Level   `json:"level"`
 }
 
 // ReadingInput is a reading as a sensor, a script or the replay tool sends it
@@ -48,7 +76,10 @@ type DensityReading struct {
 // optional (the engine's clock then). The engine validates it and turns it
 // into a Reading.
 type ReadingInput struct {
-	ZoneID        string   `json:"zoneId"`
+	ZoneID string `json:"zoneId"`
+	// SensorID names the sensor within the zone (optional: without it the
+	// sensor is the zone itself, one series as before).
+	SensorID      string   `json:"sensorId,omitempty"`
 	Density       *float64 `json:"density,omitempty"`
 	Count         *int     `json:"count,omitempty"`
 	Timestamp     *int64   `json:"timestamp,omitempty"` // ms since the epoch
