@@ -12,7 +12,7 @@ type Reading struct {
 	// clock (zero: Time), which is what a sensor's silence is counted in.
 	Time     time.Time
 	Received time.Time
-	Density float64 // persons per m²
+	Density  float64 // persons per m²
 	// Count is the head count when the sensor reported one (Density is then
 	// Count / AreaM2); nil when the sensor reported a density.
 	Count *int
