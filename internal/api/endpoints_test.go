@@ -43,7 +43,8 @@ func TestDensityAndHistory(t *testing.T) {
 	if r.status != 200 || strings.TrimSpace(string(r.body)) != "[]" {
 		t.Fatalf("empty density: %d %s", r.status, r.body)
 	}
-	e.do("POST", Prefix+"/readings", `{"zoneId":"gate-a","density":2.5}`)
+	// Two readings: one alone is not believed (crowd's smoothing).
+	e.do("POST", Prefix+"/readings", `[{"zoneId":"gate-a","density":2.5},{"zoneId":"gate-a","density":2.5}]`)
 	var latest []crowd.DensityReading
 	e.do("GET", Prefix+"/density", "").decode(t, &latest)
 	if len(latest) != 1 || latest[0].Level != crowd.Warning {

@@ -30,10 +30,11 @@ type fakeEngine struct {
 	incidents []crowd.Incident
 	calls     []string // "method actor args"
 	failWith  error    // returned by every call when set
+	monitor   *crowd.Monitor
 }
 
 func newFakeEngine(now func() time.Time) *fakeEngine {
-	return &fakeEngine{
+	f := &fakeEngine{
 		now: now,
 		venue: crowd.Venue{Name: "Test Arena", Zones: []crowd.Zone{
 			crowd.Zone{ID: "north-stand", Name: "North stand", Kind: crowd.Standing, AreaM2: 100, Capacity: 400,
@@ -46,6 +47,8 @@ func newFakeEngine(now func() time.Time) *fakeEngine {
 			{ID: "a0", ZoneID: "gate-a", Level: crowd.Watch, Kind: crowd.KindDensity, Status: crowd.StatusResolved, Message: "old"},
 		},
 	}
+	f.monitor = crowd.NewMonitor(f.venue.Zones, crowd.MonitorOptions{})
+	return f
 }
 
 func (f *fakeEngine) record(format string, args ...any) {
@@ -87,38 +90,15 @@ func (f *fakeEngine) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]cro
 	if f.failWith != nil {
 		return nil, f.failWith
 	}
-	now := f.now()
-	out := make([]crowd.DensityReading, 0, len(in))
-	next := map[string]int64{}
-	for i, r := range in {
-		z, ok := f.zone(r.ZoneID)
-		if !ok {
-			return nil, crowd.Invalidf(fmt.Sprintf("[%d].zoneId", i), "unknown zone %q", r.ZoneID)
-		}
-		ts := now.UnixMilli()
-		if r.Timestamp != nil {
-			ts = *r.Timestamp
-		}
-		if ts > now.Add(futureSlack).UnixMilli() {
-			return nil, crowd.Invalidf(fmt.Sprintf("[%d].timestamp", i), "is in the future")
-		}
-		prev, seen := next[r.ZoneID]
-		if !seen {
-			prev = f.latest[r.ZoneID].Timestamp
-		}
-		if ts < prev {
-			return nil, crowd.Invalidf(fmt.Sprintf("[%d].timestamp", i), "is older than the zone's latest reading")
-		}
-		next[r.ZoneID] = ts
-		d := 0.0
-		if r.Density != nil {
-			d = *r.Density
-		} else {
-			d = float64(*r.Count) / z.AreaM2
-		}
-		out = append(out, crowd.DensityReading{ZoneID: z.ID, Density: d, Smoothed: d, Level: z.Thresholds.Classify(d), Count: r.Count, Timestamp: ts})
+	// The rules of what a reading may say are crowd's, as in the engine.
+	rs, err := f.monitor.Admit(in, crowd.AdmitOptions{Now: f.now(), MaxClockSkew: futureSlack})
+	if err != nil {
+		return nil, err
 	}
-	for _, d := range out {
+	out := make([]crowd.DensityReading, 0, len(in))
+	for _, r := range rs {
+		d := f.monitor.Observe(r).Reading
+		out = append(out, d)
 		f.latest[d.ZoneID] = d
 	}
 	f.record("Ingest %d", len(out))
@@ -188,6 +168,14 @@ func (f *fakeEngine) ActivateEmergency(ctx context.Context, reason string, zoneI
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("ActivateEmergency %s %v %s", reason, zoneIDs, actor)
+	if err := crowd.CheckReason(reason); err != nil {
+		return nil, err
+	}
+	for i, id := range zoneIDs {
+		if _, ok := f.zone(id); !ok {
+			return nil, crowd.Invalidf(fmt.Sprintf("zoneIds[%d]", i), "unknown zone %q", id)
+		}
+	}
 	f.emergency = &crowd.EmergencyMode{Active: true, Reason: reason, ZoneIDs: zoneIDs, ActivatedAt: f.now().UnixMilli(), ActivatedBy: actor}
 	return f.emergency, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzDecodeReadings: the readings decoder never panics, and whatever it
-// accepts is valid and survives a round trip unchanged. The seed corpus is
+// accepts survives a round trip unchanged. The seed corpus is
 // in testdata/fuzz/FuzzDecodeReadings; run longer with
 // go test -fuzz=FuzzDecodeReadings -fuzztime=30s ./internal/api
 func FuzzDecodeReadings(f *testing.F) {
@@ -30,11 +30,6 @@ func FuzzDecodeReadings(f *testing.F) {
 		}
 		if len(got) == 0 || len(got) > MaxBatch {
 			t.Fatalf("accepted %d readings", len(got))
-		}
-		for i, in := range got {
-			if err := checkReading(in); err != nil {
-				t.Fatalf("accepted invalid reading %d: %v", i, err)
-			}
 		}
 		again, err := json.Marshal(got)
 		if err != nil {

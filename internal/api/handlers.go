@@ -1,10 +1,8 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -162,9 +160,6 @@ func (s *server) emergency(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// MaxReasonLen bounds free text an operator types (reasons, messages).
-const MaxReasonLen = 500
-
 func (s *server) activateEmergency(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Reason  string   `json:"reason"`
@@ -172,18 +167,6 @@ func (s *server) activateEmergency(w http.ResponseWriter, r *http.Request) error
 	}
 	if err := decodeBody(w, r, s.maxBody, &body); err != nil {
 		return err
-	}
-	body.Reason = strings.TrimSpace(body.Reason)
-	switch {
-	case body.Reason == "":
-		return crowd.Invalidf("reason", "is required: say why, for the people who read the log later")
-	case len(body.Reason) > MaxReasonLen:
-		return crowd.Invalidf("reason", "must be at most %d characters", MaxReasonLen)
-	}
-	for i, z := range body.ZoneIDs {
-		if !s.knownZone(z) {
-			return crowd.Invalidf(fmt.Sprintf("zoneIds[%d]", i), "unknown zone %q", z)
-		}
 	}
 	m, err := s.opts.Engine.ActivateEmergency(r.Context(), body.Reason, nonNil(body.ZoneIDs), actor(r))
 	if err != nil {

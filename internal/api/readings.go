@@ -2,27 +2,38 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
+	"reflect"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// MaxDensity is the highest density believed: about twice the densest crowd
-// ever measured. Anything above is a broken sensor, not a crowd.
-const MaxDensity = 20.0
-
 // DecodeReadings reads a POST /readings body: one ReadingInput or an array of
-// at most MaxBatch of them. It checks everything a reading can be judged on
-// without the engine's state (fields present and in range); the engine then
-// checks zones and timestamps. Fields in errors are "readings[i].field".
+// at most MaxBatch of them. It only decodes, strictly (unknown fields,
+// duplicate keys and names in the wrong case are refused); the rules of what
+// a reading may say are crowd's (ReadingInput.Check, Monitor.Admit), applied
+// by the engine. Fields in errors are "readings[i].field".
 func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
-	br := bufio.NewReader(body)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, jsonError(err, "")
+	}
+	br := bufio.NewReader(bytes.NewReader(data))
 	first, err := firstByte(br)
 	if err != nil {
 		return nil, jsonError(err, "")
+	}
+	switch first {
+	case '{':
+		err = checkKeys(data, reflect.TypeFor[crowd.ReadingInput](), "readings[0]")
+	case '[':
+		err = checkKeys(data, reflect.TypeFor[[]crowd.ReadingInput](), "readings")
+	}
+	if err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
@@ -60,11 +71,6 @@ func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
 	if err := expectEOF(dec); err != nil {
 		return nil, err
 	}
-	for i, in := range out {
-		if err := checkReading(in); err != nil {
-			return nil, crowd.PrefixField(err, fmt.Sprintf("readings[%d]", i))
-		}
-	}
 	return out, nil
 }
 
@@ -90,52 +96,4 @@ func firstByte(br *bufio.Reader) (byte, error) {
 		}
 		return b, br.UnreadByte()
 	}
-}
-
-// checkReading is the stateless half of a reading's validation.
-func checkReading(in crowd.ReadingInput) error {
-	switch {
-	case in.ZoneID == "":
-		return crowd.Invalidf("zoneId", "is required")
-	case len(in.ZoneID) > 64:
-		return crowd.Invalidf("zoneId", "must be at most 64 characters")
-	case in.Density != nil && in.Count != nil:
-		return crowd.Invalidf("density", "give density or count, not both")
-	case in.Density == nil && in.Count == nil:
-		return crowd.Invalidf("density", "is required (persons per m²), or give count instead")
-	}
-	if in.Density != nil {
-		if err := checkAmount("density", *in.Density, MaxDensity); err != nil {
-			return err
-		}
-	}
-	if in.Count != nil && *in.Count < 0 {
-		return crowd.Invalidf("count", "must not be negative")
-	}
-	if in.Timestamp != nil && *in.Timestamp <= 0 {
-		return crowd.Invalidf("timestamp", "must be milliseconds since the epoch")
-	}
-	if in.InflowPerMin != nil {
-		if err := checkAmount("inflowPerMin", *in.InflowPerMin, math.MaxFloat64); err != nil {
-			return err
-		}
-	}
-	if in.OutflowPerMin != nil {
-		if err := checkAmount("outflowPerMin", *in.OutflowPerMin, math.MaxFloat64); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkAmount(field string, v, max float64) error {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return crowd.Invalidf(field, "must be a finite number")
-	case v < 0:
-		return crowd.Invalidf(field, "must not be negative")
-	case v > max:
-		return crowd.Invalidf(field, "%g is not plausible (at most %g)", v, max)
-	}
-	return nil
 }

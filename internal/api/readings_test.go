@@ -110,7 +110,9 @@ func TestDecodeReadingsMessages(t *testing.T) {
 		`{"zoneId":"z","density":"1"}`:     "must be a number",
 		`{"zoneId":"z","count":1.5}`:       "whole number",
 		`{"zoneId":"z","density":1,"x":1}`: "unknown field",
-		`{"zoneId":"z"}`:                   "or give count",
+		`{"zoneId":"z","ZoneId":"y"}`:      "case-sensitive",
+		`{"zoneId":"z","zoneId":"y"}`:      "given twice",
+		`[{"zoneId":"z"},{"zoneid":"z"}]`:  `readings[1].zoneid: unknown field; names are case-sensitive: write "zoneId"`,
 		`{"zoneId":3,"density":1}`:         "must be a string",
 	} {
 		_, err := DecodeReadings(strings.NewReader(body))

@@ -36,9 +36,6 @@ func (s *server) decodeTest(w http.ResponseWriter, r *http.Request, withMessage 
 	if !withMessage && body.Message != "" {
 		return body, 0, crowd.Invalidf("message", "unknown field")
 	}
-	if len(body.Message) > MaxReasonLen {
-		return body, 0, crowd.Invalidf("message", "must be at most %d characters", MaxReasonLen)
-	}
 	return body, level, nil
 }
 

@@ -29,19 +29,14 @@ func (n *Node) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.Den
 	if e := n.engine(); e != nil {
 		return e.Ingest(ctx, in)
 	}
-	// A reading without a time is "now" where it was received: stamp it
-	// here, or the leader would stamp it when it gets to it (after a
-	// takeover, minutes later and all at one instant).
-	now := n.now().UnixMilli()
-	stamped := make([]crowd.ReadingInput, len(in))
-	for i, r := range in {
-		if r.Timestamp == nil {
-			r.Timestamp = &now
-		}
-		stamped[i] = r
-	}
+	// A reading without a time is "now" where it was received: the leader
+	// stamps it with this instance's time (not when it gets to it: after a
+	// takeover that is minutes later and all at one instant), and never
+	// refuses it as out of order, as it would a reading that carried that
+	// time itself (a leader's own readings of the zone may be a moment
+	// newer than this forwarded one).
 	var out reply
-	err := n.forward(ctx, opIngest, request{Readings: stamped}, &out)
+	err := n.forward(ctx, opIngest, request{Readings: in, ReceivedAt: n.now().UnixMilli()}, &out)
 	return out.Readings, err
 }
 

@@ -27,6 +27,9 @@ const (
 // request carries the arguments of every operation (unused ones empty).
 type request struct {
 	Readings []crowd.ReadingInput `json:"readings,omitempty"`
+	// ReceivedAt (ms) is when the follower got the readings: those without
+	// a timestamp are "now" there, and are never refused as out of order.
+	ReceivedAt int64 `json:"receivedAt,omitempty"`
 	ID       string               `json:"id,omitempty"`
 	ZoneID   string               `json:"zoneId,omitempty"`
 	ZoneIDs  []string             `json:"zoneIds,omitempty"`
@@ -78,7 +81,11 @@ func apply(ctx context.Context, l *leadership, op string, r request, out *reply)
 	var err error
 	switch op {
 	case opIngest:
-		out.Readings, err = e.Ingest(ctx, r.Readings)
+		var stamp time.Time
+		if r.ReceivedAt > 0 {
+			stamp = time.UnixMilli(r.ReceivedAt)
+		}
+		out.Readings, err = e.IngestStamped(ctx, r.Readings, stamp)
 	case opAcknowledge:
 		var a crowd.Alert
 		a, err = e.Acknowledge(ctx, r.ID, r.Actor)

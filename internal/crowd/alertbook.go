@@ -31,6 +31,7 @@ type changes struct {
 	alerts    []*alertEntry
 	seen      map[*alertEntry]bool
 	incidents []Incident
+	noData    []DensityReading // zones that lost their last live sensor
 }
 
 func (c *changes) touch(e *alertEntry) {
@@ -99,10 +100,12 @@ func (m *Monitor) raise(z *zoneState, kind AlertKind, level Level, msg string, d
 	if z.inEmergency() && level < Emergency {
 		e.a.Muted, e.a.MutedReason = true, z.muteReason()
 	}
-	m.notify(z, e, at)
+	if kind != KindSensor { // a sensor alert is one per sensor: sensorsSilent notifies it
+		m.notify(z, e, at)
+	}
 	m.open[e.a.ID] = e
 	z.open = append(z.open, e)
-	if !manual {
+	if !manual && kind != KindSensor {
 		z.slots[kind] = e
 	}
 	c.touch(e)

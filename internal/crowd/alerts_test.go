@@ -205,7 +205,7 @@ func TestEmergencyMutesTheZonesLowerAlerts(t *testing.T) {
 	m := newTestMonitor(hall)
 	outs := run(m, series("hall", t0, time.Second, segment{1, 20 * time.Second}, segment{6.5, time.Minute}, segment{1, 4 * time.Minute}))
 	equalStrings(t, "alerts", alertEvents(outs), []string{
-		"density:emergency:active@21s", "capacity:critical:active:muted@35s", "capacity:critical:active@204s"})
+		"density:emergency:active@22s", "capacity:critical:active:muted@35s", "capacity:critical:active@204s"})
 	var muted, unmuted Alert
 	for _, o := range outs {
 		for _, a := range o.Alerts {
@@ -234,15 +234,19 @@ func TestCapacityTripsBeforeDensity(t *testing.T) {
 		n := 190
 		outs = append(outs, m.Observe(Reading{ZoneID: "bar", Time: t0.Add(time.Duration(i) * time.Second), Density: 1.9, Count: &n}))
 	}
-	// Shown at once, alerted after the dwell.
-	if first := outs[0].Reading; first.Level != Warning || !outs[0].LevelChanged {
+	// Shown on the second reading (one reading of a fresh zone is not
+	// believed alone), alerted after the dwell.
+	if first := outs[0].Reading; first.Level != Normal {
 		t.Fatalf("first reading %+v", first)
+	}
+	if second := outs[1].Reading; second.Level != Warning || !outs[1].LevelChanged {
+		t.Fatalf("second reading %+v", second)
 	}
 	last := outs[len(outs)-1].Reading
 	if last.Level != Warning || last.Occupancy != 0.95 || *last.Count != 190 {
 		t.Fatalf("reading %+v", last)
 	}
-	equalStrings(t, "alerts", alertEvents(outs), []string{"capacity:warning:active@30s"})
+	equalStrings(t, "alerts", alertEvents(outs), []string{"capacity:warning:active@31s"})
 	if !strings.Contains(m.OpenAlerts()[0].Message, "95% of licensed capacity 200") {
 		t.Fatalf("message %q", m.OpenAlerts()[0].Message)
 	}

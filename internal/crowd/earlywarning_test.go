@@ -157,7 +157,7 @@ func TestFlowAlert(t *testing.T) {
 		contains string
 	}{
 		{"inflow above exit capacity for a minute raises a warning, clears after the hold",
-			100, []segment{{130, 3 * time.Minute}, {60, 3 * time.Minute}}, []string{"flow:warning:active@60s", "flow:warning:resolved@304s"}, true, "inflow 130/min exceeds exit capacity 100/min (outflow 95/min)"},
+			100, []segment{{130, 3 * time.Minute}, {60, 3 * time.Minute}}, []string{"flow:warning:active@61s", "flow:warning:resolved@304s"}, true, "inflow 130/min exceeds exit capacity 100/min (outflow 95/min)"},
 		{"a burst shorter than the sustain raises nothing",
 			100, []segment{{130, 50 * time.Second}, {60, 3 * time.Minute}}, nil, false, ""},
 		{"no exit capacity, no flow rule",

@@ -53,6 +53,12 @@ type zoneState struct {
 	notified map[AlertKind]*notifyHistory
 	latest   DensityReading
 	has      bool
+	// sensors are the zone's sources, by id and in order of first reading.
+	sensors     map[string]*sensor
+	sensorOrder []*sensor
+	// time is the reading time of the zone's latest judged reading; it never
+	// goes back (see Admit).
+	time time.Time
 }
 
 // NewMonitor builds a monitor for zones (filled with WithDefaults).
@@ -84,6 +90,7 @@ func NewMonitor(zones []Zone, opts MonitorOptions) *Monitor {
 			slots:    map[AlertKind]*alertEntry{},
 			manual:   map[AlertKind]*alertEntry{},
 			notified: map[AlertKind]*notifyHistory{},
+			sensors:  map[string]*sensor{},
 		}
 		m.zones = append(m.zones, zs)
 		m.byID[z.ID] = zs
@@ -107,6 +114,13 @@ type Outcome struct {
 	// Incidents are the incident-log lines: level changes, raises,
 	// escalations, resolutions, mutes.
 	Incidents []Incident
+	// Emergency reports a new emergency in the zone: its density or
+	// occupancy has just passed the emergency dwell, coming from below. It
+	// is the only thing that may switch venue-wide emergency mode on: never
+	// a displayed level (which one spike of an idle zone could set), and
+	// never a zone that merely stays in emergency after an operator ended
+	// the mode (DOMAIN.md: only a fresh dwell brings it back).
+	Emergency bool
 }
 
 // Latest returns the latest reading of every zone that has one, in zone order.

@@ -5,14 +5,31 @@ import (
 	"math"
 )
 
-// Observe evaluates one reading of a known zone. The engine has validated it
-// (zone exists, density finite and >= 0, time not older than the zone's
-// latest); a reading of an unknown zone changes nothing.
+// Observe evaluates one reading of a known zone. It should come from Admit
+// (zone exists, values valid, time in order); a reading of an unknown zone
+// changes nothing. The reading updates its sensor, and the zone is judged on
+// the fusion of its live sensors (see sensors.go).
 func (m *Monitor) Observe(r Reading) Outcome {
 	z := m.byID[r.ZoneID]
 	if z == nil {
 		return Outcome{}
 	}
+	received := r.Received
+	if received.IsZero() {
+		received = r.Time
+	}
+	var c changes
+	m.sensorReported(z, r, received, &c)
+	if r.Time.Before(z.time) {
+		// Sensors keep their own order (Admit); the zone's time never goes
+		// back: a reading of a sensor whose clock runs behind the others'
+		// is still this sensor's news, judged at the zone's time.
+		r.Time = z.time
+	}
+	f := z.fuse(received)
+	r.Density, r.Count = f.density, f.count
+	z.time = r.Time
+
 	rules, at := z.rules, ms(r.Time)
 	smoothed := z.smooth.add(r.Time, r.Density)
 	z.series.add(r.Time, smoothed, rules)
@@ -45,11 +62,14 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	z.latest = DensityReading{
 		ZoneID: z.zone.ID, Density: r.Density, Smoothed: smoothed, Level: z.level,
 		Count: r.Count, Occupancy: occupancy, Trend: z.series.trend,
-		Forecast: forecast, Timestamp: at,
+		Forecast: forecast, Timestamp: at, Sensors: f.sensors, Peak: f.peak,
+		// A raw value two levels or more above what the smoothing makes of
+		// it is what a lone spike looks like: shown, flagged, and it raises
+		// nothing on its own.
+		Outlier: z.zone.Thresholds.Classify(r.Density) >= z.zone.Thresholds.Classify(smoothed)+2,
 	}
 	z.has = true
 
-	var c changes
 	if z.level != prev {
 		c.log(Incident{Timestamp: at, Kind: IncidentLevel, ZoneID: z.zone.ID, Level: levelPtr(z.level), Actor: engineActor,
 			Message: fmt.Sprintf("zone %s: %s → %s (smoothed %.2f p/m²)", z.zone.Name, prev, z.level, smoothed)})
@@ -75,6 +95,7 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	return Outcome{
 		Reading: z.latest, LevelChanged: z.level != prev, Previous: prev,
 		Alerts: c.copies(), Incidents: c.incidents,
+		Emergency: z.density.entered || (z.zone.Capacity > 0 && z.capacity.entered),
 	}
 }
 

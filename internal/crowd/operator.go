@@ -114,6 +114,15 @@ func (m *Monitor) Restore(open []Alert, latest []DensityReading) {
 		if a.Notifications > 0 && a.Level >= Normal && a.Level <= Emergency {
 			h[a.Level] = max(h[a.Level], a.UpdatedAt)
 		}
+		if a.Kind == KindSensor {
+			// The sensor is still silent as far as anyone knows: it resolves
+			// when it reports again, or is forgotten a day after it fell
+			// silent.
+			s := z.sensorFor(a.SensorID)
+			s.silent, s.alert, s.notified = true, e, a.UpdatedAt
+			s.seen = time.UnixMilli(a.Timestamp).Add(-z.rules.SensorTimeout)
+			continue
+		}
 		if e.manual {
 			continue
 		}

@@ -50,6 +50,8 @@ type RuleOverrides struct {
 	CapacityCritical   *float64  `json:"capacityCritical,omitempty"`
 	CapacityEmergency  *float64  `json:"capacityEmergency,omitempty"`
 	FlowSustain        *Duration `json:"flowSustain,omitempty"`
+	EmergencyDwell     *Duration `json:"emergencyDwell,omitempty"`
+	SensorTimeout      *Duration `json:"sensorTimeout,omitempty"`
 }
 
 // Apply returns r with o's set fields laid over it. A nil o returns r.
@@ -88,6 +90,8 @@ func (r Rules) Apply(o *RuleOverrides) Rules {
 	num(&r.CapacityCritical, o.CapacityCritical)
 	num(&r.CapacityEmergency, o.CapacityEmergency)
 	dur(&r.FlowSustain, o.FlowSustain)
+	dur(&r.EmergencyDwell, o.EmergencyDwell)
+	dur(&r.SensorTimeout, o.SensorTimeout)
 	return r
 }
 

@@ -31,6 +31,11 @@ type Rules struct {
 	// emergency too, and raises the alert after DwellCritical, so a noisy
 	// series straddling the threshold is not stuck at critical.
 	EmergencyReadings int
+	// EmergencyDwell is how long those consecutive raw readings must span,
+	// from the first to the last: a burst of readings within a second (a
+	// sensor flooding, a batch with one timestamp) is still one moment,
+	// and one moment never switches a venue into emergency.
+	EmergencyDwell time.Duration
 	// HysteresisDensity (p/m²) and HysteresisCapacity (fraction of licensed
 	// capacity) are how far below a level's entry the smoothed value must
 	// fall, for HysteresisHold, before the level is left (displayed and
@@ -67,17 +72,27 @@ type Rules struct {
 	// long raises a flow warning. A minute separates a queue that builds
 	// from a burst of arrivals (one train, one gate opening).
 	FlowSustain time.Duration
+	// SensorTimeout: a sensor silent this long (by the engine's clock, not
+	// its own) raises a sensor alert and leaves the zone's fusion; a zone
+	// whose every sensor is silent shows "no data".
+	SensorTimeout time.Duration
+	// TestAlertLifetime: alerts from the testing controls resolve by
+	// themselves after this (by the engine's clock), so drills never pile
+	// up in every screen's snapshot.
+	TestAlertLifetime time.Duration
 }
 
 // DefaultRules returns DOMAIN.md's values and this package's documented
-// choices for the rest (ForecastWindow 5m, ForecastLimit 60m, capacity
-// 85/95/100/110 %, FlowSustain 1m).
+// choices for the rest (EmergencyDwell 2s, ForecastWindow 5m, ForecastLimit
+// 60m, capacity 85/95/100/110 %, FlowSustain 1m, SensorTimeout 1m,
+// TestAlertLifetime 1m).
 func DefaultRules() Rules {
 	return Rules{
 		SmoothingWindow:    10 * time.Second,
 		DwellLow:           30 * time.Second,
 		DwellCritical:      10 * time.Second,
 		EmergencyReadings:  2,
+		EmergencyDwell:     2 * time.Second,
 		HysteresisDensity:  0.5,
 		HysteresisCapacity: 0.10,
 		HysteresisHold:     120 * time.Second,
@@ -93,6 +108,8 @@ func DefaultRules() Rules {
 		CapacityCritical:   1.0,
 		CapacityEmergency:  1.1,
 		FlowSustain:        time.Minute,
+		SensorTimeout:      60 * time.Second,
+		TestAlertLifetime:  60 * time.Second,
 	}
 }
 
@@ -114,6 +131,9 @@ func (r Rules) Validate() error {
 		{"forecastWindow", r.ForecastWindow, 10 * time.Second},
 		{"forecastLimit", r.ForecastLimit, 0},
 		{"flowSustain", r.FlowSustain, 0},
+		{"emergencyDwell", r.EmergencyDwell, 0},
+		{"sensorTimeout", r.SensorTimeout, time.Second},
+		{"testAlertLifetime", r.TestAlertLifetime, time.Second},
 	}
 	for _, d := range durations {
 		if d.d < d.min {

@@ -130,6 +130,6 @@ func TestZoneOverridesChangeTheMonitor(t *testing.T) {
 		alerts = append(alerts, alertEvents(outs)...)
 	}
 	// The dwell delays the alert, never the level the zone shows.
-	equalStrings(t, "levels", levels, []string{"watch@0s", "watch@0s"})
-	equalStrings(t, "alert raised after each zone's dwell", alerts, []string{"density:watch:active@30s", "density:watch:active@5s"})
+	equalStrings(t, "levels", levels, []string{"watch@1s", "watch@1s"})
+	equalStrings(t, "alert raised after each zone's dwell", alerts, []string{"density:watch:active@31s", "density:watch:active@6s"})
 }

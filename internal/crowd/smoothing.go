@@ -10,6 +10,14 @@ import (
 // are spikes (a bus passing a camera, a double count): one spike moves a
 // mean but not a median.
 //
+// A median of one value is that value, spike or not, so the window never
+// holds fewer than minSamples values: it keeps the latest ones however old
+// (a zone idle for an hour is judged with its last readings, not on one new
+// one), and a zone with fewer readings than that in its whole life counts
+// the missing ones as an empty zone (0). One reading therefore never
+// decides alone; two that agree do, which is DOMAIN.md's "two consecutive
+// readings" for an emergency too.
+//
 // The window is kept twice: in arrival order (to know what leaves it) and
 // sorted (to read the median at once). A zone may report many times a
 // second, or a replay may send a whole batch with one timestamp, so sorting
@@ -29,6 +37,9 @@ type rollingMedian struct {
 // 10 s window holds ten.
 const maxWindow = 1024
 
+// minSamples is the fewest values a median is taken over (see rollingMedian).
+const minSamples = 3
+
 // add records v at t (t never goes backwards: the engine rejects older
 // readings) and returns the median of the values within (t-span, t].
 func (w *rollingMedian) add(t time.Time, v float64) float64 {
@@ -37,7 +48,7 @@ func (w *rollingMedian) add(t time.Time, v float64) float64 {
 	i, _ := slices.BinarySearch(w.sorted, v)
 	w.sorted = slices.Insert(w.sorted, i, v)
 	cutoff := t.Add(-w.span)
-	for w.head < len(w.times)-1 && (!w.times[w.head].After(cutoff) || len(w.times)-w.head > maxWindow) {
+	for n := len(w.times) - w.head; n > minSamples && (!w.times[w.head].After(cutoff) || n > maxWindow); n-- {
 		old := w.values[w.head]
 		j, _ := slices.BinarySearch(w.sorted, old)
 		w.sorted = slices.Delete(w.sorted, j, j+1)
@@ -55,14 +66,23 @@ func (w *rollingMedian) add(t time.Time, v float64) float64 {
 
 func (w *rollingMedian) median() float64 {
 	n := len(w.sorted)
-	if n == 0 {
-		return 0
+	if n < minSamples {
+		// Pad with the empty zone's zeros, which sort first (values are
+		// never negative): the median is then sorted[minSamples/2-pad].
+		i := minSamples/2 - (minSamples - n)
+		if i < 0 {
+			return 0
+		}
+		return w.sorted[i]
 	}
 	if n%2 == 1 {
 		return w.sorted[n/2]
 	}
 	return (w.sorted[n/2-1] + w.sorted[n/2]) / 2
 }
+
+// size is how many values the window holds now.
+func (w *rollingMedian) size() int { return len(w.sorted) }
 
 // median sorts xs in place and returns its median (0 for none).
 func median(xs []float64) float64 {

@@ -11,7 +11,10 @@ func TestRollingMedian(t *testing.T) {
 		values []float64 // one per second
 		want   float64   // median after the last
 	}{
-		{"single", []float64{2}, 2},
+		// A fresh zone counts its missing readings as empty (0): one
+		// reading never decides alone, two that agree do.
+		{"single on a fresh zone is not believed", []float64{9}, 0},
+		{"two on a fresh zone: the lower", []float64{9, 4}, 4},
 		{"odd", []float64{1, 9, 3}, 3},
 		{"even averages the middle two", []float64{1, 2, 3, 10}, 2.5},
 		{"one spike does not move it", []float64{2, 2, 2, 2, 9, 2, 2}, 2},
@@ -54,10 +57,15 @@ func TestRollingMedianMatchesSortingTheWindow(t *testing.T) {
 		all = append(all, obs{at, v})
 		got := w.add(at, v)
 		var window []float64
-		for _, o := range all {
-			if o.t.After(at.Add(-10*time.Second)) || o.t.Equal(at) {
+		for j, o := range all {
+			// The window: the last 10 s, and never fewer than the last
+			// minSamples readings; a fresh zone's missing ones count as 0.
+			if o.t.After(at.Add(-10*time.Second)) || o.t.Equal(at) || j >= len(all)-minSamples {
 				window = append(window, o.v)
 			}
+		}
+		for len(window) < minSamples {
+			window = append(window, 0)
 		}
 		if want := median(window); got != want {
 			t.Fatalf("reading %d: median %v, want %v", i, got, want)
@@ -65,11 +73,22 @@ func TestRollingMedianMatchesSortingTheWindow(t *testing.T) {
 	}
 }
 
-func TestRollingMedianKeepsTheLatestAfterAGap(t *testing.T) {
+// TestRollingMedianAfterAGap: a zone idle for an hour is judged with its
+// last readings beside the new one, so one new reading (a spike) does not
+// become the whole window; two that agree do.
+func TestRollingMedianAfterAGap(t *testing.T) {
 	w := rollingMedian{span: 10 * time.Second}
-	w.add(t0, 5)
-	if got := w.add(t0.Add(time.Hour), 1); got != 1 {
-		t.Fatalf("after a gap the median is %v, want the new reading 1", got)
+	w.add(t0, 1)
+	w.add(t0.Add(time.Second), 1)
+	w.add(t0.Add(2*time.Second), 1)
+	if got := w.add(t0.Add(time.Hour), 9); got != 1 {
+		t.Fatalf("one spike after an hour: median %v, want the old readings' 1", got)
+	}
+	if got := w.add(t0.Add(time.Hour+time.Second), 9); got != 9 {
+		t.Fatalf("a second reading that agrees: median %v, want 9", got)
+	}
+	if got := w.add(t0.Add(time.Hour+20*time.Second), 2); got != 9 {
+		t.Fatalf("the window keeps its last three readings however old: median %v, want 9", got)
 	}
 }
 

@@ -29,8 +29,10 @@ type levelTrack struct {
 	level, alert Level
 	above        [Emergency + 1]time.Time // zero: not at/above entry now
 	below        [Emergency + 1]time.Time // zero: not below exit now
-	// emergencyRun counts consecutive raw values at/above the emergency entry.
-	emergencyRun int
+	// emergencyRun counts consecutive raw values at/above the emergency
+	// entry, the first of them at emergencySince.
+	emergencyRun   int
+	emergencySince time.Time
 	// raised is when level last rose. A hold below an exit counts from it
 	// at the earliest: emergency entered on two raw readings while the
 	// median stayed low must still be held, not released on the next one.
@@ -38,6 +40,10 @@ type levelTrack struct {
 	// changed is when alert last changed, fell whether that was down.
 	changed time.Time
 	fell    bool
+	// entered reports that the last step took the dwelled level into
+	// emergency from below: a new emergency, the only thing that may switch
+	// venue-wide emergency mode on (see Outcome.Emergency).
+	entered bool
 }
 
 // trackInput is one observation for a track.
@@ -76,6 +82,9 @@ func (t *levelTrack) step(in trackInput, r Rules) {
 		}
 	}
 	if in.raw >= in.bands.Emergency {
+		if t.emergencyRun == 0 {
+			t.emergencySince = in.at
+		}
 		t.emergencyRun++
 	} else {
 		t.emergencyRun = 0
@@ -89,6 +98,7 @@ func (t *levelTrack) step(in trackInput, r Rules) {
 	// entry is held right now, so the display is at least there), and it
 	// comes down only when the display does.
 	next := min(max(t.alert, t.dwelled(in.at, r)), t.level)
+	t.entered = next == Emergency && t.alert < Emergency
 	if next != t.alert {
 		t.changed, t.fell = in.at, next < t.alert
 		t.alert = next
@@ -108,17 +118,26 @@ func (t *levelTrack) settled(at time.Time, d time.Duration) bool {
 // band, or emergency after enough consecutive raw readings in its band (a
 // median over the window would delay an emergency by half the window).
 func (t *levelTrack) now(in trackInput, r Rules) Level {
-	if t.emergencyRun >= max(r.EmergencyReadings, 1) {
+	if t.rawEmergency(in.at, r) {
 		return Emergency
 	}
 	return in.bands.Classify(in.smoothed)
+}
+
+// rawEmergency is DOMAIN.md's emergency dwell on raw values: at least
+// EmergencyReadings consecutive readings at or above the threshold,
+// spanning at least EmergencyDwell from the first to the latest. A median
+// over the window would delay an emergency by half the window; one reading,
+// or a burst of them in one instant, is never enough.
+func (t *levelTrack) rawEmergency(at time.Time, r Rules) bool {
+	return t.emergencyRun >= max(r.EmergencyReadings, 1) && at.Sub(t.emergencySince) >= r.EmergencyDwell
 }
 
 // dwelled is the highest level whose entry condition has held long enough
 // to alert on: its dwell at or above its entry, or, for emergency, the
 // consecutive raw readings.
 func (t *levelTrack) dwelled(at time.Time, r Rules) Level {
-	if t.emergencyRun >= max(r.EmergencyReadings, 1) {
+	if t.rawEmergency(at, r) {
 		return Emergency
 	}
 	for l := Emergency; l > Normal; l-- {

@@ -34,18 +34,26 @@ func TestLevelShowsAtOnceAlertsAfterTheDwell(t *testing.T) {
 			[]segment{{1, 20 * time.Second}, {5, 40 * time.Second}},
 			[]string{"watch@24s", "critical@25s"},
 			[]string{"density:critical:active@35s"}},
-		{"emergency after two raw readings, not delayed by the median, alert at once",
+		{"emergency after raw readings spanning 2 s, not delayed by the median, alert at once",
 			[]segment{{1, 20 * time.Second}, {6.5, 5 * time.Second}},
-			[]string{"emergency@21s"},
-			[]string{"density:emergency:active@21s"}},
-		{"two raw readings enter emergency, and it is held for the hysteresis",
+			[]string{"emergency@22s"},
+			[]string{"density:emergency:active@22s"}},
+		{"raw readings spanning 2 s enter emergency, and it is held for the hysteresis",
 			// The median never leaves normal: the hold counts from the
 			// entry, not from when the median was last high.
-			[]segment{{1, 20 * time.Second}, {6.5, 2 * time.Second}, {1, 3 * time.Minute}},
-			[]string{"emergency@21s", "normal@141s"},
-			[]string{"density:emergency:active@21s"}},
+			[]segment{{1, 20 * time.Second}, {6.5, 3 * time.Second}, {1, 3 * time.Minute}},
+			[]string{"emergency@22s", "normal@142s"},
+			[]string{"density:emergency:active@22s"}},
 		{"one raw spike is nothing",
 			[]segment{{1, 20 * time.Second}, {6.5, time.Second}, {1, 20 * time.Second}},
+			nil,
+			nil},
+		{"two raw readings one second apart are one moment: nothing",
+			[]segment{{1, 20 * time.Second}, {6.5, 2 * time.Second}, {1, 20 * time.Second}},
+			nil,
+			nil},
+		{"two spikes apart are two moments: nothing",
+			[]segment{{1, 20 * time.Second}, {6.5, time.Second}, {1, 5 * time.Second}, {6.5, time.Second}, {1, 20 * time.Second}},
 			nil,
 			nil},
 		{"inside the hysteresis band level and alert hold",
@@ -195,8 +203,8 @@ func TestFlappingAroundAThresholdDoesNotFlapAlerts(t *testing.T) {
 		t.Fatalf("the series is meant to flap: %d raw level changes", rawChanges)
 	}
 	outs := run(newTestMonitor(standingZone("z")), rs)
-	equalStrings(t, "level changes", levelChanges(outs), []string{"watch@0s", "warning@44s"})
-	equalStrings(t, "alerts", alertEvents(outs), []string{"density:watch:active@30s", "density:warning:active@74s"})
+	equalStrings(t, "level changes", levelChanges(outs), []string{"watch@1s", "warning@44s"})
+	equalStrings(t, "alerts", alertEvents(outs), []string{"density:watch:active@31s", "density:warning:active@74s"})
 }
 
 // The same oscillation in 20 s stretches, each shorter than the dwell: the
@@ -208,8 +216,8 @@ func TestFlappingInShortStretchesShowsWarningAlertsWatch(t *testing.T) {
 		segs = append(segs, segment{3.2, 20 * time.Second}, segment{3.9, 20 * time.Second})
 	}
 	outs := run(newTestMonitor(standingZone("z")), series("z", t0, time.Second, segs...))
-	equalStrings(t, "level changes", levelChanges(outs), []string{"watch@0s", "warning@24s"})
-	equalStrings(t, "alerts", alertEvents(outs), []string{"density:watch:active@30s"})
+	equalStrings(t, "level changes", levelChanges(outs), []string{"watch@1s", "warning@24s"})
+	equalStrings(t, "alerts", alertEvents(outs), []string{"density:watch:active@31s"})
 	for _, o := range outs[30:] {
 		if l := o.Reading.Level; l != Warning {
 			t.Fatalf("level %s at %s", l, time.UnixMilli(o.Reading.Timestamp).Sub(t0))
@@ -226,9 +234,9 @@ func TestFlappingAcrossTheExitForLessThanTheHold(t *testing.T) {
 		segs = append(segs, segment{5.0, 30 * time.Second}, segment{4.0, 30 * time.Second})
 	}
 	outs := run(newTestMonitor(standingZone("z")), series("z", t0, time.Second, segs...))
-	equalStrings(t, "level changes", levelChanges(outs), []string{"critical@0s"})
+	equalStrings(t, "level changes", levelChanges(outs), []string{"critical@1s"})
 	equalStrings(t, "alerts", alertEvents(outs), []string{
-		"density:critical:active@10s", "density:critical:active@310s", "density:critical:active@610s"})
+		"density:critical:active@11s", "density:critical:active@311s", "density:critical:active@611s"})
 	ids := map[string]bool{}
 	for _, o := range outs {
 		for _, a := range o.Alerts {

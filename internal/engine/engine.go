@@ -69,11 +69,11 @@ type Engine struct {
 
 	mu        sync.Mutex
 	monitor   *crowd.Monitor
-	latest    map[string]time.Time // newest reading time per zone
 	history   map[string]*crowd.History
 	sent      map[string]crowd.DensityReading // last reading published per zone
 	emergency *crowd.EmergencyMode
 	overrides map[string]override // testing: zones held at a density
+	ended     *endedEmergency     // the operator's last end of emergency mode
 	outbox    []store.Batch       // batches the store refused, retried in order
 }
 
@@ -107,7 +107,6 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		log:       opts.Logger,
 		venue:     opts.Venue,
 		zones:     map[string]crowd.Zone{},
-		latest:    map[string]time.Time{},
 		history:   map[string]*crowd.History{},
 		sent:      map[string]crowd.DensityReading{},
 		overrides: map[string]override{},

@@ -172,7 +172,7 @@ func TestIngestRejectsBadBatchesWhole(t *testing.T) {
 func TestCountBecomesDensityAndOrderWithinBatch(t *testing.T) {
 	f := newFixture(t)
 	n := 150
-	ts1, ts2 := t0.Add(time.Second).UnixMilli(), t0.Add(2*time.Second).UnixMilli()
+	ts1, ts2 := t0.Add(-2*time.Second).UnixMilli(), t0.Add(-time.Second).UnixMilli()
 	out, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{
 		{ZoneID: "hall", Count: &n, Timestamp: &ts1}, {ZoneID: "hall", Density: f64(1), Timestamp: &ts2}})
 	if err != nil || out[0].Density != 1.5 {
@@ -282,7 +282,13 @@ func TestEmergencyOperatorControls(t *testing.T) {
 	if f.eng.Emergency() != nil {
 		t.Fatal("a rejected activation was half-applied")
 	}
-	m, err := f.eng.ActivateEmergency(context.Background(), "", []string{"hall"}, "op")
+	if _, err := f.eng.ActivateEmergency(context.Background(), "  ", []string{"hall"}, "op"); crowd.ErrorCode(err) != crowd.ErrInvalid || !strings.Contains(err.Error(), "reason") {
+		t.Fatalf("a blank reason accepted: %v", err)
+	}
+	if f.eng.Emergency() != nil {
+		t.Fatal("a rejected activation was half-applied")
+	}
+	m, err := f.eng.ActivateEmergency(context.Background(), "drill", []string{"hall"}, "op")
 	if err != nil || !m.Active || m.ActivatedBy != "op" {
 		t.Fatalf("%v %+v", err, m)
 	}
@@ -403,7 +409,7 @@ func TestAcknowledgeAlertResolvedBeforeRestartIsConflict(t *testing.T) {
 
 func TestOnlyChangedReadingsAreSent(t *testing.T) {
 	f := newFixture(t)
-	f.feed(t, "hall", 1.0, 1)
+	f.feed(t, "hall", 1.0, 2) // two readings: the smoothing believes them
 	sent := len(f.pub.ofType(event.TypeDensity))
 	f.feed(t, "hall", 1.0, 14) // the same judgement for 14 s: nothing new to send
 	if got := len(f.pub.ofType(event.TypeDensity)); got != sent {
@@ -417,7 +423,7 @@ func TestOnlyChangedReadingsAreSent(t *testing.T) {
 	if got := len(f.pub.ofType(event.TypeDensity)); got != sent+2 {
 		t.Fatalf("a changed reading was not sent: %d", got)
 	}
-	if h, _ := f.eng.History("hall", time.Hour); len(h) != 17 {
+	if h, _ := f.eng.History("hall", time.Hour); len(h) != 18 {
 		t.Fatalf("history must keep every second whether sent or not: %d", len(h))
 	}
 }
@@ -444,15 +450,24 @@ func TestFencedEnginePublishesNothing(t *testing.T) {
 	}
 }
 
-func TestReadingWithoutTimeAfterOneFromTheFuture(t *testing.T) {
+// TestReadingFromTheFutureLocksNothingOut: a sensor clock a minute ahead
+// (within the skew) is judged at its arrival, so the next reading, stamped
+// or not, is in order.
+func TestReadingFromTheFutureLocksNothingOut(t *testing.T) {
 	f := newFixture(t)
-	ahead := f.clock.now().Add(time.Minute).UnixMilli() // within the allowed skew
-	if _, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1), Timestamp: &ahead}}); err != nil {
-		t.Fatal(err)
+	now := f.clock.now()
+	ahead := now.Add(time.Minute).UnixMilli() // within the allowed skew
+	out, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1), Timestamp: &ahead}})
+	if err != nil || out[0].Timestamp != now.UnixMilli() {
+		t.Fatalf("a reading from the future: %v %+v", err, out)
 	}
-	out, err := f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1.1)}})
-	if err != nil || out[0].Timestamp != ahead {
-		t.Fatalf("an unstamped reading after a future one: %v %+v", err, out)
+	f.clock.add(time.Second)
+	honest := f.clock.now().UnixMilli()
+	if out, err = f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1.1), Timestamp: &honest}}); err != nil || out[0].Timestamp != honest {
+		t.Fatalf("an honest reading after a future one: %v %+v", err, out)
+	}
+	if out, err = f.eng.Ingest(context.Background(), []crowd.ReadingInput{{ZoneID: "hall", Density: f64(1.1)}}); err != nil || out[0].Timestamp != honest {
+		t.Fatalf("an unstamped reading: %v %+v", err, out)
 	}
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -11,12 +10,20 @@ import (
 
 // Ingest validates a batch of readings and applies it. Validation covers the
 // whole batch before anything is applied: one bad reading rejects the batch,
-// and the error names it ("[3].density"). Readings of one zone must come in
-// time order, within the batch and against what the engine already has.
+// and the error names it ("[3].density"). The rules are crowd's (Admit):
+// readings of one sensor come in time order, and a reading without a
+// timestamp is stamped now.
 func (e *Engine) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.DensityReading, error) {
+	return e.IngestStamped(ctx, in, time.Time{})
+}
+
+// IngestStamped is Ingest for readings another instance received: those
+// without a timestamp are stamped with stamp, when that instance got them
+// (never later than now), and are never refused as out of order.
+func (e *Engine) IngestStamped(ctx context.Context, in []crowd.ReadingInput, stamp time.Time) ([]crowd.DensityReading, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	readings, err := e.validateLocked(in)
+	readings, err := e.monitor.Admit(in, crowd.AdmitOptions{Now: e.now(), Stamp: stamp, MaxClockSkew: e.opts.MaxClockSkew})
 	if err != nil {
 		return nil, err
 	}
@@ -34,107 +41,9 @@ func (e *Engine) Ingest(ctx context.Context, in []crowd.ReadingInput) ([]crowd.D
 	return out, nil
 }
 
-// validateLocked turns inputs into readings or returns the first error.
-func (e *Engine) validateLocked(in []crowd.ReadingInput) ([]crowd.Reading, error) {
-	if len(in) == 0 {
-		return nil, crowd.Invalidf("", "no readings")
-	}
-	now := e.now()
-	seen := map[string]time.Time{}
-	out := make([]crowd.Reading, len(in))
-	for i, ri := range in {
-		r, err := e.validateOne(ri, now, seen)
-		if err != nil {
-			return nil, crowd.PrefixField(err, fmt.Sprintf("[%d]", i))
-		}
-		seen[r.ZoneID] = r.Time
-		out[i] = r
-	}
-	return out, nil
-}
-
-func (e *Engine) validateOne(ri crowd.ReadingInput, now time.Time, seen map[string]time.Time) (crowd.Reading, error) {
-	z, ok := e.zones[ri.ZoneID]
-	switch {
-	case ri.ZoneID == "":
-		return crowd.Reading{}, crowd.Invalidf("zoneId", "is required")
-	case !ok:
-		return crowd.Reading{}, crowd.Invalidf("zoneId", "unknown zone %q", ri.ZoneID)
-	}
-	r := crowd.Reading{ZoneID: z.ID, Time: now}
-	switch {
-	case ri.Density != nil && ri.Count != nil:
-		return r, crowd.Invalidf("density", "give density or count, not both")
-	case ri.Density != nil:
-		if !finite(*ri.Density) || *ri.Density < 0 {
-			return r, crowd.Invalidf("density", "must be a finite number of persons per m², at least 0")
-		}
-		if *ri.Density > 20 {
-			return r, crowd.Invalidf("density", "%g persons per m² is physically impossible (over 20)", *ri.Density)
-		}
-		r.Density = *ri.Density
-	case ri.Count != nil:
-		if *ri.Count < 0 {
-			return r, crowd.Invalidf("count", "must not be negative")
-		}
-		r.Count = ri.Count
-		r.Density = float64(*ri.Count) / z.AreaM2
-		if r.Density > 20 {
-			return r, crowd.Invalidf("count", "%d persons in %g m² is physically impossible", *ri.Count, z.AreaM2)
-		}
-	default:
-		return r, crowd.Invalidf("density", "is required (or give count)")
-	}
-	for _, f := range []struct {
-		name string
-		v    *float64
-		dst  **float64
-	}{{"inflowPerMin", ri.InflowPerMin, &r.InflowPerMin}, {"outflowPerMin", ri.OutflowPerMin, &r.OutflowPerMin}} {
-		if f.v == nil {
-			continue
-		}
-		if !finite(*f.v) || *f.v < 0 {
-			return r, crowd.Invalidf(f.name, "must be a finite number of persons per minute, at least 0")
-		}
-		v := *f.v
-		*f.dst = &v
-	}
-	if ri.Timestamp != nil {
-		if *ri.Timestamp <= 0 {
-			return r, crowd.Invalidf("timestamp", "must be milliseconds since the epoch")
-		}
-		r.Time = time.UnixMilli(*ri.Timestamp)
-		if r.Time.After(now.Add(e.opts.MaxClockSkew)) {
-			return r, crowd.Invalidf("timestamp", "is %s in the future (more than the allowed clock skew of %s)",
-				r.Time.Sub(now).Round(time.Second), e.opts.MaxClockSkew)
-		}
-	}
-	latest, ok := seen[z.ID]
-	if !ok {
-		latest = e.latest[z.ID]
-	}
-	if ri.Timestamp == nil && r.Time.Before(latest) {
-		// A reading without a time is "now"; a sensor whose clock runs a
-		// little ahead must not make every reading stamped here "too old".
-		r.Time = latest
-	}
-	if r.Time.Before(latest) {
-		return r, crowd.Invalidf("timestamp", "is older than zone %q's latest reading (%d)", z.ID, latest.UnixMilli())
-	}
-	return r, nil
-}
-
 // observeLocked runs one reading through the rules and records its effects.
 func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
-	if o, ok := e.overrides[r.ZoneID]; ok {
-		if r.Time.Before(o.until) {
-			r.Density, r.Count = o.density, nil
-		} else {
-			delete(e.overrides, r.ZoneID)
-		}
-	}
 	out := e.monitor.Observe(r)
-	e.latest[r.ZoneID] = r.Time
 	e.history[r.ZoneID].Add(out.Reading)
 	if e.worthSending(out.Reading) {
 		s.density(out.Reading)
@@ -144,7 +53,7 @@ func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 		s.alert(a)
 	}
 	s.incidents(out.Incidents...)
-	if out.Reading.Level == crowd.Emergency {
+	if out.Emergency {
 		e.escalateEmergencyLocked(s, r.ZoneID, r.Time)
 	}
 	return out.Reading
@@ -167,7 +76,9 @@ func (e *Engine) worthSending(r crowd.DensityReading) bool {
 
 func sameJudgement(a, b crowd.DensityReading) bool {
 	if a.Density != b.Density || a.Smoothed != b.Smoothed || a.Level != b.Level ||
-		a.Occupancy != b.Occupancy || a.Trend != b.Trend {
+		a.Occupancy != b.Occupancy || a.Trend != b.Trend || a.Sensors != b.Sensors ||
+		a.NoData != b.NoData || a.Outlier != b.Outlier || (a.Peak == nil) != (b.Peak == nil) ||
+		(a.Peak != nil && *a.Peak != *b.Peak) {
 		return false
 	}
 	if (a.Count == nil) != (b.Count == nil) || (a.Count != nil && *a.Count != *b.Count) {

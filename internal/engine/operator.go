@@ -40,8 +40,8 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert
 // zones to it: pressing the button twice is not an error).
 func (e *Engine) ActivateEmergency(ctx context.Context, reason string, zoneIDs []string, actor string) (*crowd.EmergencyMode, error) {
 	reason = strings.TrimSpace(reason)
-	if len(reason) > 500 {
-		return nil, crowd.Invalidf("reason", "must be at most 500 characters")
+	if err := crowd.CheckReason(reason); err != nil {
+		return nil, err
 	}
 	for i, id := range zoneIDs {
 		if _, ok := e.zones[id]; !ok {
@@ -53,11 +53,8 @@ func (e *Engine) ActivateEmergency(ctx context.Context, reason string, zoneIDs [
 	now := e.now()
 	m := cloneEmergency(e.emergency)
 	if m == nil {
-		if reason == "" {
-			reason = "activated by " + actor
-		}
 		m = &crowd.EmergencyMode{Active: true, Reason: reason, ZoneIDs: []string{}, ActivatedAt: now.UnixMilli(), ActivatedBy: actor}
-	} else if reason != "" {
+	} else {
 		m.Reason = reason
 	}
 	for _, id := range zoneIDs {
@@ -82,25 +79,52 @@ func (e *Engine) EndEmergency(ctx context.Context, actor string) error {
 		return nil
 	}
 	s := e.newStep()
-	e.setEmergencyLocked(s, nil, actor, e.now(), "emergency mode ended by "+actor)
+	now := e.now()
+	ended := &endedEmergency{at: now, by: actor, zones: map[string]bool{}}
+	for _, id := range e.emergency.ZoneIDs {
+		ended.zones[id] = true
+	}
+	e.setEmergencyLocked(s, nil, actor, now, "emergency mode ended by "+actor)
+	e.ended = ended
 	return e.apply(ctx, s)
 }
 
-// escalateEmergencyLocked activates emergency mode when a zone reaches its
-// emergency level, or adds the zone to an active one.
+// endedEmergency is the operator's decision to end emergency mode, kept so
+// that the incident log can say why the engine switched it on again.
+type endedEmergency struct {
+	at    time.Time
+	by    string
+	zones map[string]bool
+}
+
+// escalateEmergencyLocked activates emergency mode for a new emergency in a
+// zone (crowd.Outcome.Emergency: its emergency alert passed its dwell, coming
+// from below), or adds the zone to an active one. A zone that merely stays in
+// emergency never calls this, so an operator's decision to end the mode
+// holds until a fresh dwell; the incident log says why it came back.
 func (e *Engine) escalateEmergencyLocked(s *step, zoneID string, at time.Time) {
 	m := cloneEmergency(e.emergency)
 	name := e.zones[zoneID].Name
+	msg := fmt.Sprintf("emergency mode: zone %s passed its emergency dwell", name)
 	switch {
 	case m == nil:
-		m = &crowd.EmergencyMode{Active: true, ZoneIDs: []string{zoneID}, ActivatedAt: at.UnixMilli(), ActivatedBy: "engine",
-			Reason: fmt.Sprintf("zone %s reached its emergency level", name)}
+		reason := fmt.Sprintf("zone %s reached its emergency level", name)
+		msg = "emergency mode activated by the engine: " + reason + " (its emergency alert passed its dwell)"
+		if ended := e.ended; ended != nil {
+			when := ended.at.UTC().Format("15:04:05Z")
+			if ended.zones[zoneID] {
+				msg = fmt.Sprintf("emergency mode activated again by the engine: zone %s fell below its emergency level after %s ended emergency mode at %s, and has now passed its emergency dwell again", name, ended.by, when)
+			} else {
+				msg = fmt.Sprintf("emergency mode activated again by the engine: zone %s, which was not in the emergency %s ended at %s, reached its emergency level and passed its dwell", name, ended.by, when)
+			}
+		}
+		m = &crowd.EmergencyMode{Active: true, ZoneIDs: []string{zoneID}, ActivatedAt: at.UnixMilli(), ActivatedBy: "engine", Reason: reason}
 	case !slices.Contains(m.ZoneIDs, zoneID):
 		m.ZoneIDs = append(m.ZoneIDs, zoneID)
 	default:
 		return
 	}
-	e.setEmergencyLocked(s, m, "engine", at, fmt.Sprintf("emergency mode: zone %s at its emergency level", name))
+	e.setEmergencyLocked(s, m, "engine", at, msg)
 }
 
 func (e *Engine) setEmergencyLocked(s *step, m *crowd.EmergencyMode, actor string, at time.Time, msg string) {

@@ -130,7 +130,7 @@ func densityEvent(id event.ID, r crowd.DensityReading) *event.Event {
 }
 
 func alertEvent(id event.ID, a crowd.Alert) *event.Event {
-	return &event.Event{ID: id, Topic: event.TopicAlerts, Type: event.TypeAlert,
+	return &event.Event{ID: id, Topic: event.TopicAlerts, Type: event.TypeAlert, Severity: int(a.Level),
 		StateKey: "alert:" + a.ID, StateDrop: a.Status == crowd.StatusResolved, Data: message(event.TypeAlert, a)}
 }
 

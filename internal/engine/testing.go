@@ -7,10 +7,11 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// override holds a zone at a density for the testing controls: readings of
-// the zone (the simulator's, a sensor's) are replaced by it until it ends,
-// and Run feeds one a second when nothing else does, so the dwell the rules
-// ask for passes in real time exactly as it would for a real crowd.
+// override holds a zone at a density for the testing controls: Run feeds it
+// once a second as the zone's testing sensor (crowd.TestSensorID), which
+// outvotes the zone's real sensors while it lasts, so the dwell the rules ask
+// for passes in real time exactly as it would for a real crowd. When it ends
+// the sensor is forgotten and the real ones decide again at once.
 type override struct {
 	density float64
 	until   time.Time
@@ -48,8 +49,8 @@ func (e *Engine) TriggerBreach(ctx context.Context, zoneID string, level crowd.L
 
 // TestAlert raises a test alert at once, to check delivery end to end.
 func (e *Engine) TestAlert(ctx context.Context, zoneID string, level crowd.Level, message, actor string) (crowd.Alert, error) {
-	if len(message) > 500 {
-		return crowd.Alert{}, crowd.Invalidf("message", "must be at most 500 characters")
+	if err := crowd.CheckText("message", message, crowd.MaxTextLen); err != nil {
+		return crowd.Alert{}, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -89,13 +90,13 @@ func (e *Engine) testReading(ctx context.Context, z crowd.Zone, d float64, actor
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	if last := e.latest[z.ID]; now.Before(last) {
+	if last := e.monitor.ZoneTime(z.ID); now.Before(last) {
 		now = last
 	}
 	s := e.newStep()
 	s.incidents(crowd.Incident{Timestamp: now.UnixMilli(), Kind: crowd.IncidentTest, ZoneID: z.ID, Actor: actor,
 		Message: what + " in zone " + z.Name + " by " + actor})
-	r := e.observeLocked(s, crowd.Reading{ZoneID: z.ID, Time: now, Density: d})
+	r := e.observeLocked(s, crowd.Reading{ZoneID: z.ID, SensorID: crowd.TestSensorID, Time: now, Received: e.now(), Density: d})
 	alerts := append([]crowd.Alert{}, s.batch.Alerts...)
 	return []crowd.DensityReading{r}, alerts, e.apply(ctx, s)
 }
@@ -123,15 +124,26 @@ func (e *Engine) tick(ctx context.Context) {
 	for id, o := range e.overrides {
 		if !now.Before(o.until) {
 			delete(e.overrides, id)
+			e.monitor.ForgetSensor(id, crowd.TestSensorID)
 			continue
 		}
-		// Only when the zone has had no reading for most of a second: a
-		// live sensor or the simulator already carries the override.
-		if now.Sub(e.latest[id]) >= 900*time.Millisecond {
-			e.observeLocked(s, crowd.Reading{ZoneID: id, Time: now, Density: o.density})
+		at := now
+		if last := e.monitor.ZoneTime(id); at.Before(last) {
+			at = last
 		}
+		e.observeLocked(s, crowd.Reading{ZoneID: id, SensorID: crowd.TestSensorID, Time: at, Received: now, Density: o.density})
 	}
-	if len(s.events) > 0 || len(e.outbox) > 0 {
+	p := e.monitor.Advance(now)
+	for _, r := range p.Readings {
+		e.history[r.ZoneID].Add(r)
+		s.density(r)
+		e.sent[r.ZoneID] = r
+	}
+	for _, a := range p.Alerts {
+		s.alert(a)
+	}
+	s.incidents(p.Incidents...)
+	if len(s.events) > 0 || len(s.batch.Incidents) > 0 || len(e.outbox) > 0 {
 		_ = e.apply(ctx, s)
 	}
 }

@@ -34,6 +34,9 @@ const (
 	// TypeReset tells a client that its Last-Event-ID could not be resumed
 	// (unknown, or older than the history) and that a snapshot follows.
 	TypeReset = "reset"
+	// TypeSnapshotLimit ends a snapshot that left open alerts out (see
+	// hub.MaxSnapshotAlerts): data says how many, and where the rest are.
+	TypeSnapshotLimit = "snapshot-limit"
 )
 
 // Event is one message of a stream. Data is the complete JSON payload,
@@ -52,6 +55,9 @@ type Event struct {
 	StateKey string
 	// StateDrop removes StateKey from the snapshot (a resolved alert).
 	StateDrop bool
+	// Severity ranks state events when a snapshot must leave some out
+	// (the higher kept first): an alert's level.
+	Severity int
 	Data      []byte
 	// At is when the event was published (for age-bounded history).
 	At time.Time

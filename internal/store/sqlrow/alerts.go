@@ -10,7 +10,7 @@ import (
 
 // alertColumns is the column order of AlertArgs and ScanAlert.
 var alertColumns = []string{"id", "zone_id", "level", "kind", "message", "density", "raised_at", "status",
-	"updated_at", "acknowledged_by", "acknowledged_at", "resolved_at", "muted", "muted_reason", "notifications"}
+	"updated_at", "acknowledged_by", "acknowledged_at", "resolved_at", "muted", "muted_reason", "notifications", "sensor_id"}
 
 // AlertColumns lists them for a SELECT.
 var AlertColumns = strings.Join(alertColumns, ", ")
@@ -34,7 +34,7 @@ func UpsertAlert(ph Placeholder) string {
 func AlertArgs(a crowd.Alert) []any {
 	return []any{a.ID, a.ZoneID, a.Level.String(), string(a.Kind), a.Message, a.Density, a.Timestamp,
 		string(a.Status), a.UpdatedAt, a.AcknowledgedBy, a.AcknowledgedAt, a.ResolvedAt, a.Muted,
-		a.MutedReason, a.Notifications}
+		a.MutedReason, a.Notifications, a.SensorID}
 }
 
 // ScanAlert reads a row of AlertColumns through scan (a Row's Scan).
@@ -45,7 +45,7 @@ func ScanAlert(scan func(dest ...any) error) (crowd.Alert, error) {
 	)
 	if err := scan(&a.ID, &a.ZoneID, &level, &kind, &a.Message, &a.Density, &a.Timestamp, &status,
 		&a.UpdatedAt, &a.AcknowledgedBy, &a.AcknowledgedAt, &a.ResolvedAt, &a.Muted, &a.MutedReason,
-		&a.Notifications); err != nil {
+		&a.Notifications, &a.SensorID); err != nil {
 		return a, err
 	}
 	l, err := crowd.ParseLevel(level)

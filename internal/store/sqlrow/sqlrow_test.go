@@ -16,7 +16,7 @@ func TestUpsertMatchesAlertArgs(t *testing.T) {
 	if got := strings.Count(UpsertAlert(Question), "?"); got != n {
 		t.Fatalf("upsert has %d placeholders, AlertArgs gives %d values", got, n)
 	}
-	if pg := UpsertAlert(Dollar); !strings.Contains(pg, "$15)") || strings.Contains(pg, "$16") {
+	if pg := UpsertAlert(Dollar); !strings.Contains(pg, "$16)") || strings.Contains(pg, "$17") {
 		t.Fatalf("postgres upsert numbers its placeholders wrongly: %s", pg)
 	}
 }

@@ -67,7 +67,7 @@ func testAlertRoundTrip(t *testing.T, open Opener) {
 		Message: "Nordtor: kritisch in 9 min — \"quoted\"\nsecond line", Density: 6.123456789,
 		Timestamp: base, Status: crowd.StatusAcknowledged, UpdatedAt: base + 5000,
 		AcknowledgedBy: "operator@control", AcknowledgedAt: base + 5000, ResolvedAt: base + 9000,
-		Muted: true, MutedReason: "zone in emergency", Notifications: 7,
+		Muted: true, MutedReason: "zone in emergency", Notifications: 7, SensorID: "cam-2",
 	}
 	commit(t, s, store.Batch{Alerts: []crowd.Alert{want}})
 	got, err := s.Alert(ctx(t), "a-1")

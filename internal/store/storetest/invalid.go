@@ -38,7 +38,7 @@ func testRejectsInvalid(t *testing.T, open Opener) {
 // round-trip tests above, or the store would silently drop it.
 func testDomainFieldsCovered(t *testing.T, _ Opener) {
 	for typ, want := range map[reflect.Type]int{
-		reflect.TypeFor[crowd.Alert]():         15,
+		reflect.TypeFor[crowd.Alert]():         16,
 		reflect.TypeFor[crowd.EmergencyMode](): 5,
 		reflect.TypeFor[crowd.Incident]():      8,
 		reflect.TypeFor[store.StoredEvent]():   5,
