@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		}
 	} else {
 		a.engine, err = engine.New(ctx, engine.Options{
-			Venue: a.venue, Store: a.store, Publisher: a.hub, Sequencer: seq,
+			Venue: a.venue, Rules: cfg.Rules(), Store: a.store, Publisher: a.hub, Sequencer: seq,
 			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
 		})
 		if err != nil {
@@ -175,7 +175,7 @@ func (a *App) Run(ctx context.Context) error {
 	goRun(func(ctx context.Context) { a.hub.RunHeartbeat(ctx, a.cfg.Heartbeat) })
 	goRun(a.pruneLoop)
 	if a.cfg.Simulate {
-		s := sim.New(a.venue, sim.Options{Seed: a.cfg.SimSeed, Logger: a.log})
+		s := sim.New(a.venue, sim.Options{Seed: a.cfg.SimSeed, Logger: a.log, Rules: a.cfg.Rules()})
 		goRun(func(ctx context.Context) {
 			err := s.Run(ctx, func(ctx context.Context, in []crowd.ReadingInput) error {
 				return a.simIngest(ctx, in)

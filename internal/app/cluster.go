@@ -87,7 +87,7 @@ func (a *App) newClusterNode(ctx context.Context, floor event.ID, obs engine.Obs
 	host, _ := os.Hostname()
 	a.cluster.node, err = cluster.New(ctx, cluster.Options{
 		Redis: a.cluster.rdb, Keys: a.cluster.keys, Store: a.store, Hub: a.hub, Start: floor,
-		Venue: a.venue, MaxClockSkew: a.cfg.MaxClockSkew,
+		Venue: a.venue, Rules: a.cfg.Rules(), MaxClockSkew: a.cfg.MaxClockSkew,
 		Name:     host + "@" + a.cfg.Addr,
 		LeaseTTL: a.cfg.LeaseTTL, RenewEvery: a.cfg.LeaseTTL / 3, ForwardTimeout: a.cfg.ForwardTimeout,
 		StreamMaxLen: int64(a.cfg.StreamMaxLen), Logger: a.log, Observer: obs,

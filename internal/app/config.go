@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
 // Config is everything the engine can be told at start-up. Every flag has a
@@ -45,6 +47,7 @@ type Config struct {
 	WriteTimeout   time.Duration
 	ShutdownSpread time.Duration
 	MaxClockSkew   time.Duration
+	SensorTimeout  time.Duration
 	LogLevel       string
 	LogFormat      string
 
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 		WriteTimeout:        10 * time.Second,
 		ShutdownSpread:      5 * time.Second,
 		MaxClockSkew:        2 * time.Minute,
+		SensorTimeout:       crowd.DefaultRules().SensorTimeout,
 		LogLevel:            "info",
 		LogFormat:           "text",
 		RedisPrefix:         "crowdrisk:",
@@ -116,6 +120,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.WriteTimeout, "write-timeout", "a stream write that takes longer drops the client (it resumes)")
 	e.duration(&c.ShutdownSpread, "shutdown-spread", "window over which clients are told to reconnect after a shutdown")
 	e.duration(&c.MaxClockSkew, "max-clock-skew", "how far in the future a reading may be")
+	e.duration(&c.SensorTimeout, "sensor-timeout", "a sensor silent this long raises a sensor alert (a zone's rules.sensorTimeout overrides it)")
 	e.str(&c.LogLevel, "log-level", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "text or json")
 	e.str(&c.Postgres, "postgres", "PostgreSQL URL: the store shared by every instance (default: SQLite in --data-dir)")
@@ -149,6 +154,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--heartbeat must be at least 100ms")
 	case c.Testing != "auto" && c.Testing != "on" && c.Testing != "off":
 		return fmt.Errorf("--testing must be auto, on or off")
+	case c.SensorTimeout < time.Second:
+		return fmt.Errorf("--sensor-timeout must be at least 1s")
 	case c.MaxStreams < 0 || c.MaxStreamsPerClient < 0:
 		return fmt.Errorf("--max-streams and --max-streams-per-client must not be negative")
 	case c.LogFormat != "text" && c.LogFormat != "json":
@@ -161,6 +168,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--lease-ttl must be at least 300ms, --stream-max-len at least 1000, --forward-timeout positive")
 	}
 	return nil
+}
+
+// Rules are the crowd rules the flags set: the defaults with SensorTimeout.
+func (c Config) Rules() crowd.Rules {
+	r := crowd.DefaultRules()
+	r.SensorTimeout = c.SensorTimeout
+	return r
 }
 
 // TestingEnabled resolves "auto".
