@@ -136,7 +136,9 @@ func TestBinaryAlarmsYouCanTrust(t *testing.T) {
 			{`{"zoneId":"gate-a","density":21}`, "readings[0].density", "impossible"},
 		} {
 			code, b := p.postRaw(t, "POST", api+"/readings", c.body)
-			var e struct{ Error struct{ Field, Message string } }
+			var e struct {
+				Error struct{ Field, Message string }
+			}
 			json.Unmarshal([]byte(b), &e)
 			if code != 400 || e.Error.Field != c.field || !strings.Contains(e.Error.Message, c.says) {
 				t.Errorf("%s: %d %s", c.body, code, b)

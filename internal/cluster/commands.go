@@ -29,14 +29,14 @@ type request struct {
 	Readings []crowd.ReadingInput `json:"readings,omitempty"`
 	// ReceivedAt (ms) is when the follower got the readings: those without
 	// a timestamp are "now" there, and are never refused as out of order.
-	ReceivedAt int64 `json:"receivedAt,omitempty"`
-	ID       string               `json:"id,omitempty"`
-	ZoneID   string               `json:"zoneId,omitempty"`
-	ZoneIDs  []string             `json:"zoneIds,omitempty"`
-	Level    crowd.Level          `json:"level,omitempty"`
-	Reason   string               `json:"reason,omitempty"`
-	Message  string               `json:"message,omitempty"`
-	Actor    string               `json:"actor,omitempty"`
+	ReceivedAt int64       `json:"receivedAt,omitempty"`
+	ID         string      `json:"id,omitempty"`
+	ZoneID     string      `json:"zoneId,omitempty"`
+	ZoneIDs    []string    `json:"zoneIds,omitempty"`
+	Level      crowd.Level `json:"level,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+	Message    string      `json:"message,omitempty"`
+	Actor      string      `json:"actor,omitempty"`
 }
 
 // reply is the leader's answer. Last is the leader's newest event id after

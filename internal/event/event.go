@@ -58,7 +58,7 @@ type Event struct {
 	// Severity ranks state events when a snapshot must leave some out
 	// (the higher kept first): an alert's level.
 	Severity int
-	Data      []byte
+	Data     []byte
 	// At is when the event was published (for age-bounded history).
 	At time.Time
 
