@@ -95,6 +95,12 @@ func (z *zoneState) fuse(now time.Time) fusion {
 	if s := z.sensors[TestSensorID]; s != nil && z.live(s, now) {
 		return fusion{density: s.density, count: s.count}
 	}
+	if len(z.sensorOrder) == 1 { // the common case, without an allocation
+		if s := z.sensorOrder[0]; z.live(s, now) {
+			return fusion{density: s.density, count: s.count, sensors: 1}
+		}
+		return fusion{}
+	}
 	live := make([]*sensor, 0, len(z.sensorOrder))
 	for _, s := range z.sensorOrder {
 		if z.live(s, now) {
