@@ -67,7 +67,7 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 	l.extend(validUntil)
 	l.eng, err = engine.New(ctx, engine.Options{
 		Venue: n.opts.Venue, Rules: n.opts.Rules,
-		Store:     fencedStore{Store: n.opts.Store, lead: l},
+		Store:     fencedStore{Store: n.opts.Store, lead: l, node: n},
 		Publisher: &appender{node: n, lead: l},
 		Sequencer: l.seq, MaxClockSkew: n.opts.MaxClockSkew, HistoryWindow: n.opts.HistoryWindow,
 		Now: n.now, Logger: n.log, Observer: n.opts.Observer,
@@ -148,19 +148,30 @@ func (n *Node) stepDown(why string) {
 	n.log.Warn("stopped evaluating", "reason", why, "token", l.fence.Token)
 }
 
-// fencedStore refuses commits once the lease may have expired. The store
-// itself cannot check the Redis lease, so this closes the window from the
-// local side: a leader paused past its lease wakes up unable to commit.
+// fencedStore refuses commits once the lease may have expired, and sends
+// the lease's token with every batch. The local check closes the window
+// from this side (a leader paused past its lease wakes up unable to
+// commit); the token closes it in the database itself, in the commit's own
+// transaction: once a newer leader has committed, nothing of an older one
+// can, whatever its clock says or wherever it was paused.
 type fencedStore struct {
 	store.Store
 	lead *leadership
+	node *Node
 }
 
 func (s fencedStore) Commit(ctx context.Context, b store.Batch) error {
 	if !s.lead.valid() {
 		return engine.ErrFenced // the engine then publishes nothing of this step
 	}
-	return s.Store.Commit(ctx, b)
+	b.Fence = s.lead.fence.Token
+	err := s.Store.Commit(ctx, b)
+	if errors.Is(err, store.ErrFenced) {
+		s.node.log.Error("commit refused by the store: a newer leader has committed", "token", b.Fence)
+		s.node.signalDeposed()
+		return engine.ErrFenced
+	}
+	return err
 }
 
 // appender is the leader engine's Publisher: it appends to the shared

@@ -82,8 +82,8 @@ func (e *Engine) apply(ctx context.Context, s *step) error {
 		if len(e.outbox) > 0 {
 			e.outbox = append(e.outbox, s.batch)
 			e.log.Error("store unavailable: publishing anyway, the commit waits in order", "waiting", len(e.outbox))
-		} else if err := e.store.Commit(cctx, s.batch); errors.Is(err, ErrFenced) {
-			return err
+		} else if err := e.store.Commit(cctx, s.batch); errors.Is(err, ErrFenced) || errors.Is(err, store.ErrFenced) {
+			return ErrFenced
 		} else if err != nil {
 			e.outbox = append(e.outbox, s.batch)
 			e.log.Error("store commit failed; publishing anyway and retrying the commit", "err", err, "alerts", len(s.batch.Alerts))

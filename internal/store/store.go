@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -28,7 +29,18 @@ type Batch struct {
 	Events []StoredEvent
 	// Incidents are appended to the incident log; the store assigns Seq.
 	Incidents []crowd.Incident
+	// Fence, when not zero, is the lease token of the instance that
+	// commits (internal/cluster). The store checks it in the same
+	// transaction as the batch and refuses the batch with ErrFenced once a
+	// batch with a higher token has been committed: a leader deposed while
+	// it was paused can never commit after its successor, whatever its own
+	// clock says.
+	Fence int64
 }
+
+// ErrFenced is Commit's answer to a batch whose Fence is lower than one
+// already committed.
+var ErrFenced = errors.New("store: a newer leader has committed since; this instance is fenced")
 
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {

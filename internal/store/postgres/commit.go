@@ -13,11 +13,23 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/store/sqlrow"
 )
 
-// commitLock serialises commits across every instance sharing the database,
+// commitLock serialises unfenced commits (one instance on its own database)
 // as SQLite's single writer does: identity values (incident Seq) are then
 // handed out in commit order, so a reader paging the incident log by Seq
-// never skips an entry that a slower transaction commits later.
+// never skips an entry that a slower transaction commits later. Fenced
+// commits (several instances) serialise on the fence row instead, which
+// also checks the token (see fenceSQL).
 const commitLock int64 = 0x63726f7764636d74
+
+// fenceSQL raises the committed fence to the batch's token, or returns no
+// row when a higher token has committed already: the deposed leader's
+// transaction is then rolled back. The row lock it takes serialises the
+// commits of every instance. A paused instance cannot hold it for long:
+// lock_timeout and idle_in_transaction_session_timeout (poolConfig) end the
+// wait and the paused session's transaction.
+const fenceSQL = `INSERT INTO meta (key, value) VALUES ($1, $2)
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value <= excluded.value
+	RETURNING value`
 
 var upsertAlert = sqlrow.UpsertAlert(sqlrow.Dollar)
 
@@ -47,8 +59,22 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 		for _, qq := range q.QueuedQueries {
 			try.Queue(qq.SQL, qq.Arguments...)
 		}
-		return tx.SendBatch(ctx, try).Close()
+		br := tx.SendBatch(ctx, try)
+		if b.Fence != 0 {
+			var kept int64
+			if err := br.QueryRow().Scan(&kept); errors.Is(err, pgx.ErrNoRows) {
+				br.Close()
+				return store.ErrFenced
+			} else if err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
 	})
+	if errors.Is(err, store.ErrFenced) {
+		return err
+	}
 	if err != nil && eventConflict(err) {
 		if stored, serr := s.eventsStored(ctx, b.Events); serr == nil && stored {
 			return nil
@@ -84,7 +110,11 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 		return nil, err
 	}
 	q := &pgx.Batch{}
-	q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
+	if b.Fence != 0 {
+		q.Queue(fenceSQL, sqlrow.FenceKey, b.Fence)
+	} else {
+		q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
+	}
 	for _, a := range b.Alerts {
 		q.Queue(upsertAlert, sqlrow.AlertArgs(a)...)
 	}

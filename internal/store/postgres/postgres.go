@@ -44,6 +44,12 @@ const (
 	// in the meantime is found on the idle connection, not on the caller's
 	// query. pgx's own default, named here because retries build on it.
 	pingAfterIdle = time.Second
+	// Server-side bounds on every session (see poolConfig). They are
+	// shorter than a lease (3 s by default) plus its renewal, so a
+	// takeover is never held up by the old leader's transaction.
+	lockTimeout      = "2s"
+	idleInTxTimeout  = "3s"
+	statementTimeout = "30s"
 )
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -96,6 +102,21 @@ func poolConfig(url string, pingIdle time.Duration) (*pgxpool.Config, error) {
 	}
 	if unset("pool_ping_timeout") {
 		cfg.PingTimeout = pingTimeout
+	}
+	// No lock or transaction of a paused or hung instance may hold the
+	// others for long (a leader stopped inside a commit holds the fence row
+	// in its open transaction): a lock wait ends after lockTimeout, a
+	// transaction idle that long is ended by the server (its locks freed),
+	// and no statement runs for ever. The commit that failed is retried
+	// by the engine.
+	for key, v := range map[string]string{
+		"lock_timeout":                        lockTimeout,
+		"idle_in_transaction_session_timeout": idleInTxTimeout,
+		"statement_timeout":                   statementTimeout,
+	} {
+		if unset(key) {
+			cfg.ConnConfig.RuntimeParams[key] = v
+		}
 	}
 	cfg.ShouldPing = func(ctx context.Context, p pgxpool.ShouldPingParams) bool {
 		return p.IdleDuration >= pingIdle || retrying(ctx)

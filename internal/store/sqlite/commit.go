@@ -37,6 +37,20 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 	if err := sqlrow.Validate(b); err != nil {
 		return err
 	}
+	if b.Fence != 0 {
+		// One writer per file makes fencing moot here, but the store
+		// contract is the same on both backends (storetest checks it).
+		var kept int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value <= excluded.value
+			RETURNING value`, sqlrow.FenceKey, b.Fence).Scan(&kept)
+		if err == sql.ErrNoRows {
+			return store.ErrFenced
+		}
+		if err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+	}
 	for _, a := range b.Alerts {
 		if _, err := tx.ExecContext(ctx, upsertAlert, sqlrow.AlertArgs(a)...); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)

@@ -73,3 +73,7 @@ func Validate(b store.Batch) error {
 	}
 	return nil
 }
+
+// FenceKey is the meta row that holds the highest lease token committed
+// (store.Batch.Fence).
+const FenceKey = "fence"

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Incidents", testIncidents},
 		{"Concurrency", testConcurrency},
 		{"SurvivesReopen", testSurvivesReopen},
+		{"Fence", testFence},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
