@@ -5,6 +5,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,7 +94,10 @@ func DefaultConfig() Config {
 func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("crowdrisk serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// A mistyped flag is one line naming it (below), not the whole flag
+	// list in front of it; -h still prints the list.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	e := envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Addr, "addr", "address to listen on (host:port)")
 	e.str(&c.DataDir, "data-dir", "directory of the embedded SQLite database")
@@ -125,7 +129,13 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.LeaseTTL, "lease-ttl", "evaluation lease time: a dead leader is replaced after at most this plus a third of it")
 	e.duration(&c.ForwardTimeout, "forward-timeout", "how long a write on a follower waits for the leader before 503")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage of crowdrisk serve:")
+			fs.PrintDefaults()
+			return c, err
+		}
+		return c, fmt.Errorf("%w (crowdrisk serve -h lists the flags)", err)
 	}
 	if e.err != nil {
 		return c, e.err
