@@ -156,7 +156,7 @@ func (a *App) handler() (http.Handler, error) {
 		if err := auth.CheckSecret([]byte(a.cfg.JWTSecret)); err != nil {
 			return nil, err
 		}
-		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil)
+		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil, auth.Audience(a.cfg.JWTAudience), auth.Issuer(a.cfg.JWTIssuer))
 	}
 	return api.New(api.Options{
 		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,

@@ -28,7 +28,11 @@ type Config struct {
 	// JWTSecret (environment only: CROWDRISK_JWT_SECRET) turns on
 	// authentication. Without it the engine serves loopback only.
 	JWTSecret string
-	Insecure  bool
+	// JWTAudience and JWTIssuer, when set, must be the aud and iss of every
+	// token (tokens minted for another deployment are refused).
+	JWTAudience string
+	JWTIssuer   string
+	Insecure    bool
 	// Testing enables the testing controls. Default: on without a secret
 	// (the loopback demo), off with one.
 	Testing        string // "auto", "on", "off"
@@ -106,6 +110,8 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.int64(&c.SimSeed, "sim-seed", "simulator seed")
 	e.duration(&c.Heartbeat, "heartbeat", "interval of the streams' heartbeat comments")
 	e.boolean(&c.Insecure, "insecure", "allow listening beyond loopback without CROWDRISK_JWT_SECRET (everyone is admin!)")
+	e.str(&c.JWTAudience, "jwt-audience", `required "aud" of every token (crowdrisk token sets it from the same variable)`)
+	e.str(&c.JWTIssuer, "jwt-issuer", `required "iss" of every token (crowdrisk token sets it from the same variable)`)
 	e.str(&c.Testing, "testing", "testing controls: auto (on in the loopback demo), on, off")
 	var origins string
 	e.str(&origins, "allowed-origins", "comma-separated origins allowed to call the API (CORS)")
