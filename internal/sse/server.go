@@ -155,6 +155,14 @@ func LastEventID(r *http.Request) string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.Topic) {
+	gz := !s.opts.DisableGzip && acceptsGzip(r)
+	if r.Method == http.MethodHead {
+		// The head a GET would get, and nothing else: no subscription,
+		// no slot, no body, and the connection stays usable.
+		streamHeaders(w.Header(), gz)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	client := s.opts.ClientKey(r)
 	switch s.limit.acquire(client) {
 	case limitTotal:
@@ -194,15 +202,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Add("Vary", "Accept-Encoding")
-	wr := &wire{gz: !s.opts.DisableGzip && acceptsGzip(r)}
-	if wr.gz {
-		h.Set("Content-Encoding", "gzip")
-	}
+	streamHeaders(w.Header(), gz)
+	wr := &wire{gz: gz}
 	first := s.startFrames(wr.start(nil), wr, topics, start)
 	if !s.opts.DisablePool && r.ProtoMajor == 1 {
 		if conn, hijacked, err := s.hijack(w, first); hijacked {
@@ -218,6 +219,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	}
 	defer end()
 	s.serveLoop(w, r, sub, client, wr, first)
+}
+
+func streamHeaders(h http.Header, gz bool) {
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Add("Vary", "Accept-Encoding")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
 }
 
 // hijack takes the connection over from net/http once the stream starts,
