@@ -86,6 +86,9 @@ type Options struct {
 	AllowedOrigins []string
 	RateLimit      RateLimit
 	MaxBodyBytes   int64 // default 1 MiB; larger bodies get 413
+	// BodyTimeout bounds the time to receive a request body (408 beyond);
+	// default DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// Ready reports whether the engine can serve (store, Redis...); nil is
 	// always ready.
 	Ready   func(context.Context) error
@@ -96,14 +99,15 @@ type Options struct {
 
 // server holds the handlers' shared dependencies.
 type server struct {
-	opts      Options
-	log       *slog.Logger
-	now       func() time.Time
-	limits    *limiters // the request rate limit (nil when off)
-	reports   *limiters // POST /client-errors, far stricter
-	maxBody   int64
-	origins   map[string]bool
-	requestID func() string
+	opts        Options
+	log         *slog.Logger
+	now         func() time.Time
+	limits      *limiters // the request rate limit (nil when off)
+	reports     *limiters // POST /client-errors, far stricter
+	maxBody     int64
+	bodyTimeout time.Duration
+	origins     map[string]bool
+	requestID   func() string
 }
 
 // New builds the HTTP handler of the engine.
@@ -120,6 +124,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.bodyTimeout = opts.BodyTimeout; s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
 	}
 	rl := opts.RateLimit
 	if rl.MaxClients <= 0 {
@@ -160,6 +167,7 @@ func New(opts Options) (http.Handler, error) {
 		h = s.loopbackHostOnly(h)
 	}
 	h = s.securityHeaders(h)
+	h = s.bodyDeadline(h)
 	h = s.recoverPanics(h)
 	h = s.withRequestID(h)
 	return h, nil

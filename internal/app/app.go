@@ -161,9 +161,9 @@ func (a *App) handler() (http.Handler, error) {
 	return api.New(api.Options{
 		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
-		AllowAnyHost: a.cfg.Insecure,
-		RateLimit:    api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:        a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
+		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
+		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
 	})
 }
 

@@ -48,6 +48,7 @@ type Config struct {
 	EventRetention time.Duration
 	EventKeep      int
 	WriteTimeout   time.Duration
+	BodyTimeout    time.Duration
 	ShutdownSpread time.Duration
 	MaxClockSkew   time.Duration
 	LogLevel       string
@@ -82,6 +83,7 @@ func DefaultConfig() Config {
 		EventRetention:      7 * 24 * time.Hour,
 		EventKeep:           100000,
 		WriteTimeout:        10 * time.Second,
+		BodyTimeout:         10 * time.Second,
 		ShutdownSpread:      5 * time.Second,
 		MaxClockSkew:        2 * time.Minute,
 		LogLevel:            "info",
@@ -124,6 +126,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.EventRetention, "event-retention", "age of the alert events kept in the store for resume")
 	e.int(&c.EventKeep, "event-keep", "alert events always kept in the store")
 	e.duration(&c.WriteTimeout, "write-timeout", "a stream write that takes longer drops the client (it resumes)")
+	e.duration(&c.BodyTimeout, "body-timeout", "time a client has to send a request body (408 beyond)")
 	e.duration(&c.ShutdownSpread, "shutdown-spread", "window over which clients are told to reconnect after a shutdown")
 	e.duration(&c.MaxClockSkew, "max-clock-skew", "how far in the future a reading may be")
 	e.str(&c.LogLevel, "log-level", "debug, info, warn or error")
@@ -165,6 +168,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--heartbeat must be at least 100ms")
 	case c.Testing != "auto" && c.Testing != "on" && c.Testing != "off":
 		return fmt.Errorf("--testing must be auto, on or off")
+	case c.BodyTimeout <= 0:
+		return fmt.Errorf("--body-timeout must be positive")
 	case c.MaxStreams < 0 || c.MaxStreamsPerClient < 0:
 		return fmt.Errorf("--max-streams and --max-streams-per-client must not be negative")
 	case c.LogFormat != "text" && c.LogFormat != "json":

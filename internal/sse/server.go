@@ -163,6 +163,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// A stream lives for hours: no read deadline set for a request body
+	// may end it (what a client sends with a stream is never read).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	client := s.opts.ClientKey(r)
 	switch s.limit.acquire(client) {
 	case limitTotal:
