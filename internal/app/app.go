@@ -265,12 +265,18 @@ func (a *App) pruneLoop(ctx context.Context) {
 	}
 }
 
-// streamClient keys the per-client stream cap by the signed-in subject when
-// there is one (a control room's screens share one address behind NAT, but
-// not one token), else by address.
+// streamClient keys the per-client stream cap by the subject of a verified
+// token when there is one (a control room's screens share one address
+// behind NAT, but not one token), else by the connection's address. The
+// loopback demo's implicit "local" admin is everyone: keyed by subject, one
+// client's streams would lock every other screen out. X-Forwarded-For is
+// not read: nothing here says which proxy to trust, and a client could
+// write any address into it.
 func streamClient(r *http.Request) string {
-	if p, ok := auth.FromContext(r.Context()); ok && p.Subject != "" {
-		return "sub:" + p.Subject
+	if _, verified := auth.CredentialFrom(r.Context()); verified {
+		if p, ok := auth.FromContext(r.Context()); ok && p.Subject != "" {
+			return "sub:" + p.Subject
+		}
 	}
 	return "ip:" + sse.RemoteIP(r)
 }
