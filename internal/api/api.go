@@ -89,6 +89,9 @@ type Options struct {
 	// BodyTimeout bounds the time to receive a request body (408 beyond);
 	// default DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// SignedOut is told the session (auth.SessionID) a sign-out ended, to
+	// end its streams; nil: nothing to end.
+	SignedOut func(session string)
 	// Ready reports whether the engine can serve (store, Redis...); nil is
 	// always ready.
 	Ready   func(context.Context) error

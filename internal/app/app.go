@@ -113,7 +113,7 @@ func (a *App) build(ctx context.Context) error {
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
-		OnDelivered: a.metrics.OnDelivered,
+		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
 	})
 	handler, err := a.handler()
 	if err != nil {
@@ -164,6 +164,11 @@ func (a *App) handler() (http.Handler, error) {
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
 		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		SignedOut: func(session string) {
+			if n := a.streams.EndSession(session); n > 0 {
+				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)
+			}
+		},
 	})
 }
 
@@ -279,6 +284,13 @@ func streamClient(r *http.Request) string {
 		}
 	}
 	return "ip:" + sse.RemoteIP(r)
+}
+
+// streamSession ends a stream with the token that opened it: at its expiry,
+// or when its session signs out.
+func streamSession(r *http.Request) (string, time.Time) {
+	c, _ := auth.CredentialFrom(r.Context())
+	return c.Session, c.Expires
 }
 
 // storeReplay adapts the store to the hub's durable replay.
