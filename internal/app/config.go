@@ -222,7 +222,7 @@ func (e *envFlags) env(name string) (string, string, bool) {
 }
 
 func (e *envFlags) fail(key string, err error) {
-	if e.err == nil {
+	if err != nil && e.err == nil {
 		e.err = fmt.Errorf("%s: %w", key, err)
 	}
 }
