@@ -103,7 +103,9 @@ func (s *Server) EndSession(session string) int {
 		stop, done := l.stop, l.done
 		l.mu.Unlock()
 		if !done && stop != nil {
-			stop(endSignedOut)
+			// Each goodbye may wait up to a second on a full socket:
+			// the sign-out answers without waiting for them.
+			go stop(endSignedOut)
 			n++
 		}
 	}
