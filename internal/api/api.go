@@ -102,15 +102,16 @@ type Options struct {
 
 // server holds the handlers' shared dependencies.
 type server struct {
-	opts        Options
-	log         *slog.Logger
-	now         func() time.Time
-	limits      *limiters // the request rate limit (nil when off)
-	reports     *limiters // POST /client-errors, far stricter
-	maxBody     int64
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	limits    *limiters // the request rate limit (nil when off)
+	reports   *limiters // POST /client-errors, far stricter
+	maxBody   int64
+	origins   map[string]bool
+	requestID func() string
+
 	bodyTimeout time.Duration
-	origins     map[string]bool
-	requestID   func() string
 }
 
 // New builds the HTTP handler of the engine.
