@@ -27,29 +27,26 @@ func (e ending) why() string {
 }
 
 // lifetime ends one stream when its token expires or its session signs
-// out. It is armed once the stream is placed (in the pool or its own
-// handler) and released when the stream ends, whichever comes first: a
-// release before the arming leaves nothing behind.
+// out. It watches from before the stream's first bytes go out (a sign-out
+// then cannot slip between the two); an end that comes before the stream is
+// placed (in the pool or its own goroutine) waits for it. It is released
+// when the stream ends, whatever ended it.
 type lifetime struct {
 	s       *Server
 	session string
 	expires time.Time
 
-	mu    sync.Mutex
-	stop  func(ending)
-	timer *time.Timer
-	done  bool
+	mu      sync.Mutex
+	stop    func(ending) // set when the stream is placed
+	pending *ending      // an end that came before
+	timer   *time.Timer
+	done    bool
 }
 
-// arm starts watching; stop ends the stream and must be harmless on a
-// stream that has already ended.
-func (l *lifetime) arm(stop func(ending)) {
+// watch registers the stream's session and arms its expiry.
+func (l *lifetime) watch() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.done {
-		return
-	}
-	l.stop = stop
 	if l.session != "" {
 		l.s.mu.Lock()
 		set := l.s.sessions[l.session]
@@ -61,8 +58,43 @@ func (l *lifetime) arm(stop func(ending)) {
 		l.s.mu.Unlock()
 	}
 	if !l.expires.IsZero() {
-		l.timer = time.AfterFunc(l.expires.Sub(l.s.now()), func() { stop(endExpired) })
+		l.timer = time.AfterFunc(l.expires.Sub(l.s.now()), func() { l.end(endExpired) })
 	}
+}
+
+// place says how to end the stream, now that it is served; stop must be
+// harmless on a stream that has already ended.
+func (l *lifetime) place(stop func(ending)) {
+	l.mu.Lock()
+	if l.done {
+		l.mu.Unlock()
+		return
+	}
+	l.stop = stop
+	pending := l.pending
+	l.mu.Unlock()
+	if pending != nil {
+		stop(*pending)
+	}
+}
+
+// end ends the stream, or has it ended once it is placed. It reports
+// whether the stream was still open.
+func (l *lifetime) end(why ending) bool {
+	l.mu.Lock()
+	if l.done {
+		l.mu.Unlock()
+		return false
+	}
+	stop := l.stop
+	if stop == nil {
+		l.pending = &why
+	}
+	l.mu.Unlock()
+	if stop != nil {
+		stop(why)
+	}
+	return true
 }
 
 func (l *lifetime) release() {
@@ -75,7 +107,7 @@ func (l *lifetime) release() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
-	if l.session != "" && l.stop != nil {
+	if l.session != "" {
 		l.s.mu.Lock()
 		if set := l.s.sessions[l.session]; set != nil {
 			delete(set, l)
@@ -90,7 +122,7 @@ func (l *lifetime) release() {
 // EndSession ends every open stream of a session (auth.SessionID), telling
 // each client why; the API calls it on sign-out. It returns how many.
 func (s *Server) EndSession(session string) int {
-	// Lock order is lifetime, then server (arm, release): collect first.
+	// Lock order is lifetime, then server (watch, release): collect first.
 	s.mu.Lock()
 	ls := make([]*lifetime, 0, len(s.sessions[session]))
 	for l := range s.sessions[session] {
@@ -100,12 +132,12 @@ func (s *Server) EndSession(session string) int {
 	n := 0
 	for _, l := range ls {
 		l.mu.Lock()
-		stop, done := l.stop, l.done
+		open := !l.done
 		l.mu.Unlock()
-		if !done && stop != nil {
+		if open {
 			// Each goodbye may wait up to a second on a full socket:
 			// the sign-out answers without waiting for them.
-			go stop(endSignedOut)
+			go l.end(endSignedOut)
 			n++
 		}
 	}

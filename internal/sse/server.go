@@ -217,6 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		s.limit.release(client)
 		s.active.Done()
 	}
+	lt.watch()
 	if len(start.Reset) > 0 {
 		s.log.Info("stream resume impossible, sending reset and snapshot", "category", "sse-connection",
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
@@ -235,13 +236,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 			s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
 			st := &stream{sub: sub, conn: conn, client: client, end: end, wire: wr}
 			s.pool.add(st)
-			lt.arm(func(why ending) { s.pool.end(st, why) })
+			lt.place(func(why ending) { s.pool.end(st, why) })
 			return
 		}
 	}
 	defer end()
 	ended := make(chan ending, 1)
-	lt.arm(func(why ending) {
+	lt.place(func(why ending) {
 		select {
 		case ended <- why:
 		default: // already ending
