@@ -28,25 +28,27 @@ var local = auth.Principal{Subject: "local", Role: auth.Admin}
 
 var errNoToken = errors.New("no token")
 
-// identify returns the request's caller. fromCookie says the token came from
-// the session cookie (so writes need the CSRF header).
-func (s *server) identify(r *http.Request) (p auth.Principal, fromCookie bool, err error) {
+// identify returns the request's caller and, when a token proved it, the
+// token's session and expiry. fromCookie says the token came from the
+// session cookie (so writes need the CSRF header).
+func (s *server) identify(r *http.Request) (p auth.Principal, cred auth.Credential, fromCookie bool, err error) {
 	if s.opts.Auth == nil {
-		return local, false, nil
+		return local, cred, false, nil
 	}
 	tok, fromCookie, ok := auth.TokenFrom(r)
 	if !ok {
-		return auth.Principal{}, false, errNoToken
+		return auth.Principal{}, cred, false, errNoToken
 	}
-	p, _, err = s.opts.Auth.Verify(tok)
-	return p, fromCookie, err
+	p, cred.Expires, err = s.opts.Auth.Verify(tok)
+	cred.Session = auth.SessionID(tok)
+	return p, cred, fromCookie, err
 }
 
 // guard applies a route's rate limit and access rule, then stores the caller
 // in the request context for the handler (and the stream handler) to read.
 func (s *server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, fromCookie, authErr := s.identify(r)
+		p, cred, fromCookie, authErr := s.identify(r)
 		verified := authErr == nil && s.opts.Auth != nil
 		if rt.limited && s.limits != nil {
 			if ok, wait := s.limits.allow(clientKey(r, p, verified), s.now()); !ok {
@@ -74,7 +76,13 @@ func (s *server) guard(rt route) http.Handler {
 			}
 		}
 		if authErr == nil {
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+			ctx := auth.WithPrincipal(r.Context(), p)
+			if verified {
+				// Only a verified token is a credential: the streams key
+				// their per-client cap on it and end with it.
+				ctx = auth.WithCredential(ctx, cred)
+			}
+			r = r.WithContext(ctx)
 		}
 		rt.handler.ServeHTTP(w, r)
 	})

@@ -86,6 +86,12 @@ type Options struct {
 	AllowedOrigins []string
 	RateLimit      RateLimit
 	MaxBodyBytes   int64 // default 1 MiB; larger bodies get 413
+	// BodyTimeout bounds the time to receive a request body (408 beyond);
+	// default DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// SignedOut is told the session (auth.SessionID) a sign-out ended, to
+	// end its streams; nil: nothing to end.
+	SignedOut func(session string)
 	// Ready reports whether the engine can serve (store, Redis...); nil is
 	// always ready.
 	Ready   func(context.Context) error
@@ -104,6 +110,8 @@ type server struct {
 	maxBody   int64
 	origins   map[string]bool
 	requestID func() string
+
+	bodyTimeout time.Duration
 }
 
 // New builds the HTTP handler of the engine.
@@ -120,6 +128,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.bodyTimeout = opts.BodyTimeout; s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
 	}
 	rl := opts.RateLimit
 	if rl.MaxClients <= 0 {
@@ -160,6 +171,7 @@ func New(opts Options) (http.Handler, error) {
 		h = s.loopbackHostOnly(h)
 	}
 	h = s.securityHeaders(h)
+	h = s.bodyDeadline(h)
 	h = s.recoverPanics(h)
 	h = s.withRequestID(h)
 	return h, nil

@@ -49,6 +49,7 @@ func expectEOF(dec *json.Decoder) error {
 // field ("readings[3]").
 func jsonError(err error, prefix string) error {
 	var (
+		ce        *crowd.Error // already an answer (the body deadline's)
 		maxErr    *http.MaxBytesError
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
@@ -63,6 +64,8 @@ func jsonError(err error, prefix string) error {
 		return prefix + "." + field
 	}
 	switch {
+	case errors.As(err, &ce):
+		return ce
 	case errors.As(err, &maxErr):
 		return crowd.Errorf(crowd.ErrTooLarge, "request body is larger than %d bytes", maxErr.Limit)
 	case errors.Is(err, io.EOF):

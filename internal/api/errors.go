@@ -8,8 +8,8 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// codeMethodNotAllowed is the one error code the API adds to crowd's: only
-// routing can produce it.
+// codeMethodNotAllowed is an error code the API adds to crowd's: only
+// routing can produce it (codeRequestTimeout, the other, only the server).
 const codeMethodNotAllowed = "method_not_allowed"
 
 // statusOf is the one place an error code becomes an HTTP status.
@@ -33,6 +33,8 @@ func statusOf(code string) int {
 		return http.StatusServiceUnavailable
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case codeRequestTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }

@@ -46,7 +46,13 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// signOut clears the cookies and ends the session's open streams: a JWT
+// cannot be revoked, but the screens signed in with it must not keep
+// showing live data after the user signed out.
 func (s *server) signOut(w http.ResponseWriter, r *http.Request) error {
+	if tok, _, ok := auth.TokenFrom(r); ok && tok != "" && s.opts.SignedOut != nil {
+		s.opts.SignedOut(auth.SessionID(tok))
+	}
 	auth.ClearSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,29 +40,42 @@ type App struct {
 }
 
 // New builds the engine and binds its listener (so a caller of Addr knows
-// the port before Run), but serves nothing until Run.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
+// the port before Run), but serves nothing until Run. On error nothing is
+// left open and the error names the cause: the command prints it as its one
+// line and exits non-zero.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := auth.CheckListen(cfg.Addr, cfg.JWTSecret != "", cfg.Insecure); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: log}
-	defer func() {
-		if err != nil {
-			a.closeStore()
-		}
-	}()
-	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
+	a := &App{cfg: cfg, log: log}
+	if err := a.build(ctx); err != nil {
+		a.abandon()
 		return nil, err
 	}
+	return a, nil
+}
+
+// build does New's work; abandon undoes whatever part of it was done.
+func (a *App) build(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
+	var err error
+	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
+		return err
+	}
+	// The port first: a second engine started by mistake fails here,
+	// before it touches the first one's database.
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return err
+	}
 	if a.store, err = a.openStore(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	last, err := a.store.LastEventID(ctx)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("store: reading the last event id: %w", err)
 	}
 	// Everything published before this start has an id at or below floor:
 	// ids are clock-based, so the start time bounds even the density events
@@ -70,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	floor := max(last, event.NewID(time.Now().UnixMilli(), 0))
 	if cfg.Redis != "" {
 		if floor, err = a.clusterFloor(ctx, last); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	seq := event.NewSequencer(floor, nil)
@@ -83,7 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		// Several instances: the engine runs inside the cluster node, on
 		// whichever instance holds the lease.
 		if err = a.newClusterNode(ctx, floor, a.metrics); err != nil {
-			return nil, err
+			return err
 		}
 	} else {
 		a.engine, err = engine.New(ctx, engine.Options{
@@ -91,7 +105,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.hub.Seed(a.engine.StateEvents()...)
 	}
@@ -99,11 +113,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
-		OnDelivered: a.metrics.OnDelivered,
+		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
 	})
 	handler, err := a.handler()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.server = &http.Server{
 		Handler:           a.withClusterStatus(handler),
@@ -112,10 +126,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, err
+	return nil
+}
+
+// abandon releases what a failed build left open, in reverse order; each
+// part may be missing.
+func (a *App) abandon() {
+	if a.streams != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = a.streams.Shutdown(ctx) // stops the writer pool
+		cancel()
 	}
-	return a, nil
+	if a.hub != nil {
+		a.hub.Close()
+	}
+	a.closeStore()
+	if a.ln != nil {
+		a.ln.Close()
+	}
 }
 
 func (a *App) handler() (http.Handler, error) {
@@ -128,14 +156,19 @@ func (a *App) handler() (http.Handler, error) {
 		if err := auth.CheckSecret([]byte(a.cfg.JWTSecret)); err != nil {
 			return nil, err
 		}
-		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil)
+		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil, auth.Audience(a.cfg.JWTAudience), auth.Issuer(a.cfg.JWTIssuer))
 	}
 	return api.New(api.Options{
 		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
-		AllowAnyHost: a.cfg.Insecure,
-		RateLimit:    api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:        a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
+		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
+		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		SignedOut: func(session string) {
+			if n := a.streams.EndSession(session); n > 0 {
+				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)
+			}
+		},
 	})
 }
 
@@ -237,14 +270,27 @@ func (a *App) pruneLoop(ctx context.Context) {
 	}
 }
 
-// streamClient keys the per-client stream cap by the signed-in subject when
-// there is one (a control room's screens share one address behind NAT, but
-// not one token), else by address.
+// streamClient keys the per-client stream cap by the subject of a verified
+// token when there is one (a control room's screens share one address
+// behind NAT, but not one token), else by the connection's address. The
+// loopback demo's implicit "local" admin is everyone: keyed by subject, one
+// client's streams would lock every other screen out. X-Forwarded-For is
+// not read: nothing here says which proxy to trust, and a client could
+// write any address into it.
 func streamClient(r *http.Request) string {
-	if p, ok := auth.FromContext(r.Context()); ok && p.Subject != "" {
-		return "sub:" + p.Subject
+	if _, verified := auth.CredentialFrom(r.Context()); verified {
+		if p, ok := auth.FromContext(r.Context()); ok && p.Subject != "" {
+			return "sub:" + p.Subject
+		}
 	}
 	return "ip:" + sse.RemoteIP(r)
+}
+
+// streamSession ends a stream with the token that opened it: at its expiry,
+// or when its session signs out.
+func streamSession(r *http.Request) (string, time.Time) {
+	c, _ := auth.CredentialFrom(r.Context())
+	return c.Session, c.Expires
 }
 
 // storeReplay adapts the store to the hub's durable replay.

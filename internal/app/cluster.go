@@ -54,7 +54,7 @@ func (a *App) openStore(ctx context.Context) (store.Store, error) {
 		return s, nil
 	}
 	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("--data-dir %s: %w", a.cfg.DataDir, err)
 	}
 	path := filepath.Join(a.cfg.DataDir, "crowdrisk.db")
 	s, err := sqlite.Open(ctx, path)

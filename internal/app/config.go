@@ -5,6 +5,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,7 +30,11 @@ type Config struct {
 	// JWTSecret (environment only: CROWDRISK_JWT_SECRET) turns on
 	// authentication. Without it the engine serves loopback only.
 	JWTSecret string
-	Insecure  bool
+	// JWTAudience and JWTIssuer, when set, must be the aud and iss of every
+	// token (tokens minted for another deployment are refused).
+	JWTAudience string
+	JWTIssuer   string
+	Insecure    bool
 	// Testing enables the testing controls. Default: on without a secret
 	// (the loopback demo), off with one.
 	Testing        string // "auto", "on", "off"
@@ -45,6 +50,7 @@ type Config struct {
 	EventRetention time.Duration
 	EventKeep      int
 	WriteTimeout   time.Duration
+	BodyTimeout    time.Duration
 	ShutdownSpread time.Duration
 	MaxClockSkew   time.Duration
 	SensorTimeout  time.Duration
@@ -80,6 +86,7 @@ func DefaultConfig() Config {
 		EventRetention:      7 * 24 * time.Hour,
 		EventKeep:           100000,
 		WriteTimeout:        10 * time.Second,
+		BodyTimeout:         10 * time.Second,
 		ShutdownSpread:      5 * time.Second,
 		MaxClockSkew:        2 * time.Minute,
 		SensorTimeout:       crowd.DefaultRules().SensorTimeout,
@@ -97,7 +104,10 @@ func DefaultConfig() Config {
 func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("crowdrisk serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// A mistyped flag is one line naming it (below), not the whole flag
+	// list in front of it; -h still prints the list.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	e := envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Addr, "addr", "address to listen on (host:port)")
 	e.str(&c.DataDir, "data-dir", "directory of the embedded SQLite database")
@@ -106,6 +116,8 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.int64(&c.SimSeed, "sim-seed", "simulator seed")
 	e.duration(&c.Heartbeat, "heartbeat", "interval of the streams' heartbeat comments")
 	e.boolean(&c.Insecure, "insecure", "allow listening beyond loopback without CROWDRISK_JWT_SECRET (everyone is admin!)")
+	e.str(&c.JWTAudience, "jwt-audience", `required "aud" of every token (crowdrisk token sets it from the same variable)`)
+	e.str(&c.JWTIssuer, "jwt-issuer", `required "iss" of every token (crowdrisk token sets it from the same variable)`)
 	e.str(&c.Testing, "testing", "testing controls: auto (on in the loopback demo), on, off")
 	var origins string
 	e.str(&origins, "allowed-origins", "comma-separated origins allowed to call the API (CORS)")
@@ -118,6 +130,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.EventRetention, "event-retention", "age of the alert events kept in the store for resume")
 	e.int(&c.EventKeep, "event-keep", "alert events always kept in the store")
 	e.duration(&c.WriteTimeout, "write-timeout", "a stream write that takes longer drops the client (it resumes)")
+	e.duration(&c.BodyTimeout, "body-timeout", "time a client has to send a request body (408 beyond)")
 	e.duration(&c.ShutdownSpread, "shutdown-spread", "window over which clients are told to reconnect after a shutdown")
 	e.duration(&c.MaxClockSkew, "max-clock-skew", "how far in the future a reading may be")
 	e.duration(&c.SensorTimeout, "sensor-timeout", "a sensor silent this long raises a sensor alert (a zone's rules.sensorTimeout overrides it)")
@@ -130,7 +143,13 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.LeaseTTL, "lease-ttl", "evaluation lease time: a dead leader is replaced after at most this plus a third of it")
 	e.duration(&c.ForwardTimeout, "forward-timeout", "how long a write on a follower waits for the leader before 503")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage of crowdrisk serve:")
+			fs.PrintDefaults()
+			return c, err
+		}
+		return c, fmt.Errorf("%w (crowdrisk serve -h lists the flags)", err)
 	}
 	if e.err != nil {
 		return c, e.err
@@ -156,6 +175,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--testing must be auto, on or off")
 	case c.SensorTimeout < time.Second:
 		return fmt.Errorf("--sensor-timeout must be at least 1s")
+	case c.BodyTimeout <= 0:
+		return fmt.Errorf("--body-timeout must be positive")
 	case c.MaxStreams < 0 || c.MaxStreamsPerClient < 0:
 		return fmt.Errorf("--max-streams and --max-streams-per-client must not be negative")
 	case c.LogFormat != "text" && c.LogFormat != "json":
@@ -215,7 +236,7 @@ func (e *envFlags) env(name string) (string, string, bool) {
 }
 
 func (e *envFlags) fail(key string, err error) {
-	if e.err == nil {
+	if err != nil && e.err == nil {
 		e.err = fmt.Errorf("%s: %w", key, err)
 	}
 }

@@ -22,8 +22,12 @@ func RunTokenCommand(args []string, stdout, stderr io.Writer, getenv func(string
 	role := fs.String("role", "", "role of the token: viewer, operator, sensor or admin (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (at most 366 days)")
 	subject := fs.String("subject", "", "who the token is for, e.g. gate-3 (default: the role)")
+	// The engine's own variables, so that a token minted next to it carries
+	// the aud and iss it checks.
+	audience := fs.String("audience", getenv("CROWDRISK_JWT_AUDIENCE"), `the token's "aud" (the engine's --jwt-audience) [$CROWDRISK_JWT_AUDIENCE]`)
+	issuer := fs.String("issuer", getenv("CROWDRISK_JWT_ISSUER"), `the token's "iss" (the engine's --jwt-issuer) [$CROWDRISK_JWT_ISSUER]`)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: crowdrisk token --role ROLE [--ttl 24h] [--subject NAME]")
+		fmt.Fprintln(stderr, "usage: crowdrisk token --role ROLE [--ttl 24h] [--subject NAME] [--audience AUD] [--issuer ISS]")
 		fmt.Fprintln(stderr, "Mints an HS256 token signed with CROWDRISK_JWT_SECRET and prints it.")
 		fs.PrintDefaults()
 	}
@@ -54,7 +58,7 @@ func RunTokenCommand(args []string, stdout, stderr io.Writer, getenv func(string
 	}
 	// The command is the program's edge, where reading the wall clock belongs.
 	now := time.Now
-	tok, err := Mint([]byte(secret), sub, *role, *ttl, now)
+	tok, err := Mint([]byte(secret), sub, *role, *ttl, now, Audience(*audience), Issuer(*issuer))
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}

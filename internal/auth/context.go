@@ -1,6 +1,11 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 type principalKey struct{}
 
@@ -14,4 +19,35 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+type credentialKey struct{}
+
+// Credential is what a verified token says about the request beyond its
+// caller: which session it belongs to and when it ends. The loopback demo's
+// implicit caller has none.
+type Credential struct {
+	// Session names the token without keeping it (SessionID): every
+	// stream opened with one token ends when it signs out.
+	Session string
+	Expires time.Time
+}
+
+// WithCredential returns ctx carrying the request's verified credential.
+func WithCredential(ctx context.Context, c Credential) context.Context {
+	return context.WithValue(ctx, credentialKey{}, c)
+}
+
+// CredentialFrom returns the credential stored by WithCredential; ok is
+// false when no token was verified.
+func CredentialFrom(ctx context.Context) (Credential, bool) {
+	c, ok := ctx.Value(credentialKey{}).(Credential)
+	return c, ok
+}
+
+// SessionID is the session of a token: a hash, so that a table of open
+// sessions holds nothing that could be used to sign in.
+func SessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:16])
 }

@@ -55,8 +55,9 @@ type stream struct {
 	wire   *wire
 
 	state        streamState
-	again        bool // notified while running: queue again when done
-	closing      bool // shut down once the running worker is done
+	again        bool   // notified while running: queue again when done
+	closing      bool   // shut down once the running worker is done
+	why          ending // what its goodbye says
 	leftover     []byte
 	blockedSince time.Time
 }
@@ -99,7 +100,7 @@ func (p *pool) add(st *stream) {
 		// when to come back like every other.
 		p.mu.Unlock()
 		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = st.conn.Write(p.s.goodbye(nil, st.wire))
+		_, _ = st.conn.Write(p.s.goodbye(nil, st.wire, ending{}))
 		st.conn.Close()
 		st.end()
 		return
@@ -187,7 +188,7 @@ func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
 	if st.closing && err == nil && len(st.leftover) == 0 {
 		p.mu.Unlock()
 		_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = st.conn.Write(p.s.goodbye(scratch[:0], st.wire))
+		_, _ = st.conn.Write(p.s.goodbye(scratch[:0], st.wire, st.why))
 		p.mu.Lock()
 	}
 	switch {
@@ -335,6 +336,32 @@ func (p *pool) closeLocked(st *stream, err error) {
 	}()
 }
 
+// end says goodbye to one stream and closes it (its token expired, its
+// session signed out). A stream a worker is writing to is closed by that
+// worker when it is done; one that has ended already is left alone.
+func (p *pool) end(st *stream, why ending) {
+	p.mu.Lock()
+	if _, open := p.streams[st]; !open || st.closing {
+		p.mu.Unlock()
+		return
+	}
+	st.why = why
+	if st.state == stRunning {
+		st.closing = true
+		p.mu.Unlock()
+		return
+	}
+	st.state = stRunning // ours now: no worker will pick it
+	p.mu.Unlock()
+	_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	if len(st.leftover) == 0 {
+		_, _ = st.conn.Write(p.s.goodbye(nil, st.wire, why))
+	}
+	p.mu.Lock()
+	p.closeLocked(st, nil)
+	p.mu.Unlock()
+}
+
 // shutdown says goodbye to every stream and stops the workers. Streams a
 // worker is writing to are closed by that worker when it is done.
 func (p *pool) shutdown() {
@@ -357,7 +384,7 @@ func (p *pool) shutdown() {
 			defer wg.Done()
 			_ = st.conn.SetWriteDeadline(time.Now().Add(time.Second))
 			if len(st.leftover) == 0 {
-				_, _ = st.conn.Write(p.s.goodbye(nil, st.wire))
+				_, _ = st.conn.Write(p.s.goodbye(nil, st.wire, ending{}))
 			}
 			p.mu.Lock()
 			p.closeLocked(st, nil)

@@ -44,6 +44,10 @@ type Options struct {
 	// events went out and when the oldest of them was published (for the
 	// delivery-latency histogram).
 	OnDelivered func(n int, oldestPublished time.Time)
+	// Session names the stream's session (ended together by EndSession,
+	// on sign-out) and when its credential expires (the stream ends then,
+	// telling the client to sign in again). nil, "" and zero: neither.
+	Session func(*http.Request) (session string, expires time.Time)
 	// WriteError writes an error response (the API's one error mapping).
 	WriteError func(http.ResponseWriter, *http.Request, error)
 	Logger     *slog.Logger
@@ -61,6 +65,7 @@ type Server struct {
 	mu       sync.Mutex
 	closing  chan struct{}
 	pool     *pool
+	sessions map[string]map[*lifetime]struct{} // open streams by session
 	closed   bool
 	active   sync.WaitGroup
 	shutOnce sync.Once
@@ -87,12 +92,13 @@ func NewServer(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:    opts,
-		hub:     opts.Hub,
-		log:     opts.Logger,
-		now:     opts.Now,
-		limit:   limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
-		closing: make(chan struct{}),
+		opts:     opts,
+		hub:      opts.Hub,
+		log:      opts.Logger,
+		now:      opts.Now,
+		limit:    limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
+		closing:  make(chan struct{}),
+		sessions: map[string]map[*lifetime]struct{}{},
 	}
 	s.pool = newPool(s)
 	return s
@@ -155,6 +161,27 @@ func LastEventID(r *http.Request) string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.Topic) {
+	gz := !s.opts.DisableGzip && acceptsGzip(r)
+	if r.Method == http.MethodHead {
+		// The head a GET would get, and nothing else: no subscription,
+		// no slot, no body, and the connection stays usable.
+		streamHeaders(w.Header(), gz)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	// A stream lives for hours: no read deadline set for a request body
+	// may end it (what a client sends with a stream is never read).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	lt := &lifetime{s: s}
+	if s.opts.Session != nil {
+		lt.session, lt.expires = s.opts.Session(r)
+	}
+	if !lt.expires.IsZero() && !lt.expires.After(s.now()) {
+		// The token verified within its leeway, but a stream opened now
+		// would end at once: say so rather than loop.
+		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnauthorized, "the token has expired; sign in again"))
+		return
+	}
 	client := s.opts.ClientKey(r)
 	switch s.limit.acquire(client) {
 	case limitTotal:
@@ -185,24 +212,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	// end releases everything the stream holds; whoever ends the stream
 	// (this handler, or the writer pool after a hijack) calls it once.
 	end := func() {
+		lt.release()
 		s.hub.Unsubscribe(sub)
 		s.limit.release(client)
 		s.active.Done()
 	}
+	lt.watch()
 	if len(start.Reset) > 0 {
 		s.log.Info("stream resume impossible, sending reset and snapshot", "category", "sse-connection",
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Add("Vary", "Accept-Encoding")
-	wr := &wire{gz: !s.opts.DisableGzip && acceptsGzip(r)}
-	if wr.gz {
-		h.Set("Content-Encoding", "gzip")
-	}
+	streamHeaders(w.Header(), gz)
+	wr := &wire{gz: gz}
 	first := s.startFrames(wr.start(nil), wr, topics, start)
 	if !s.opts.DisablePool && r.ProtoMajor == 1 {
 		if conn, hijacked, err := s.hijack(w, first); hijacked {
@@ -212,12 +234,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 				return
 			}
 			s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
-			s.pool.add(&stream{sub: sub, conn: conn, client: client, end: end, wire: wr})
+			st := &stream{sub: sub, conn: conn, client: client, end: end, wire: wr}
+			s.pool.add(st)
+			lt.place(func(why ending) { s.pool.end(st, why) })
 			return
 		}
 	}
 	defer end()
-	s.serveLoop(w, r, sub, client, wr, first)
+	ended := make(chan ending, 1)
+	lt.place(func(why ending) {
+		select {
+		case ended <- why:
+		default: // already ending
+		}
+	})
+	s.serveLoop(w, r, sub, client, wr, first, ended)
+}
+
+func streamHeaders(h http.Header, gz bool) {
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Add("Vary", "Accept-Encoding")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
 }
 
 // hijack takes the connection over from net/http once the stream starts,
@@ -260,7 +301,7 @@ func (s *Server) hijack(w http.ResponseWriter, first []byte) (conn net.Conn, hij
 
 // serveLoop streams from this handler's goroutine: for HTTP/2 and writers
 // that cannot be hijacked.
-func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, wr *wire, first []byte) {
+func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, wr *wire, first []byte, ended <-chan ending) {
 	w.WriteHeader(http.StatusOK)
 	c := &conn{w: w, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
 	if err := c.write(first); err != nil {
@@ -277,7 +318,10 @@ func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subs
 			s.logEnd(client, sub.Err())
 			return
 		case <-s.closing:
-			_ = c.write(s.goodbye(buf[:0], wr))
+			_ = c.write(s.goodbye(buf[:0], wr, ending{}))
+			return
+		case why := <-ended:
+			_ = c.write(s.goodbye(buf[:0], wr, why))
 			return
 		case <-sub.Ready():
 			if !sub.Take(&batch) {
@@ -306,13 +350,20 @@ func (s *Server) appendBatch(buf []byte, wr *wire, b *hub.Batch) []byte {
 	return buf
 }
 
-// goodbye tells a client when to come back: a random delay within the
-// shutdown spread, as retry: for native EventSources and as a reconnect
-// message for our own client; it ends a compressed stream properly.
-func (s *Server) goodbye(buf []byte, wr *wire) []byte {
-	delay := time.Second/2 + rand.N(s.opts.ShutdownSpread)
+// goodbye tells a client why its stream ends and when to come back, as
+// retry: for native EventSources and as a reconnect message for our own
+// client; it ends a compressed stream properly. After a shutdown the delay
+// is random within the shutdown spread, so that thousands of screens do not
+// come back at once; after its credentials ended a client checks them
+// first, so a short delay will do.
+func (s *Server) goodbye(buf []byte, wr *wire, why ending) []byte {
+	spread := s.opts.ShutdownSpread
+	if why.reauth {
+		spread = time.Second
+	}
+	delay := time.Second/2 + rand.N(spread)
 	msg := AppendRetry(nil, delay.Milliseconds())
-	msg = AppendEvent(msg, "", reconnectMessage(delay))
+	msg = AppendEvent(msg, "", reconnectMessage(delay, why))
 	return wr.end(wr.raw(buf, msg))
 }
 
@@ -356,8 +407,12 @@ func (s *Server) startFrames(buf []byte, wr *wire, topics []event.Topic, st hub.
 	return buf
 }
 
-func reconnectMessage(d time.Duration) []byte {
-	b, _ := json.Marshal(map[string]any{"type": "reconnect", "data": map[string]any{"retryMs": d.Milliseconds(), "reason": "server shutting down"}})
+func reconnectMessage(d time.Duration, why ending) []byte {
+	data := map[string]any{"retryMs": d.Milliseconds(), "reason": why.why()}
+	if why.reauth {
+		data["reauth"] = true
+	}
+	b, _ := json.Marshal(map[string]any{"type": "reconnect", "data": data})
 	return b
 }
 

@@ -33,6 +33,14 @@
 // lost) and both indicators turn green. With ?streams=separate the page
 // uses two managers (the seed's density-stream and alert-stream), and the
 // alert manager really stops until retry().
+//
+// Credentials. The server ends a stream when its token expires or its
+// session signs out, with a reconnect message that says reauth: true. The
+// manager then asks meUrl whether it is still signed in before coming back:
+// 401 sends the browser to the login page, as a 401 at load does (back on
+// this page after signing in, a new stream starts with a full snapshot);
+// anything else (another session signed out with the same token, a token
+// renewed meanwhile) reconnects as usual, resuming from the last id.
 
 export const CONNECTING = 'connecting';
 export const CONNECTED = 'connected';
@@ -47,6 +55,9 @@ export const DEFAULTS = Object.freeze({
   jitterRatio: 0.1, // up to +10 % of the delay
   pollIntervalMs: 5000,
 });
+
+const ME_URL = '/api/auth/me';
+const LOGIN_URL = '/admin/crowd-risk/login';
 
 // Which topic a message type belongs to.
 const TOPIC_OF_TYPE = { density: 'density', alert: 'alerts', emergency: 'alerts' };
@@ -74,6 +85,7 @@ export function browserEnv() {
     clearTimeout: globalThis.clearTimeout.bind(globalThis),
     fetch: globalThis.fetch ? globalThis.fetch.bind(globalThis) : undefined,
     random: Math.random,
+    location: globalThis.location,
   };
 }
 
@@ -87,6 +99,8 @@ export class ConnectionManager {
   #started = false;
   #failures = 0;
   #comeBackIn = null; // ms the server asked for in its goodbye, used once
+  #reauth = false; // the goodbye said our credentials ended
+  #meUrl; #loginUrl;
   #states = new Map();
   #modes = new Map();
   #announced = new Map(); // topic -> "state/mode" last told to subscribers
@@ -97,9 +111,12 @@ export class ConnectionManager {
 
   // options: url, topics (['density','alerts']), policies ({density:'poll'}),
   // pollUrl, env (EventSource, setTimeout, clearTimeout, fetch, random),
-  // errorHandler ({handleDataStreamError}), lastEventId, and DEFAULTS' keys.
+  // errorHandler ({handleDataStreamError}), lastEventId, meUrl, loginUrl and
+  // DEFAULTS' keys.
   constructor(options) {
     this.#url = options.url;
+    this.#meUrl = options.meUrl ?? ME_URL;
+    this.#loginUrl = options.loginUrl ?? LOGIN_URL;
     this.#topics = options.topics ?? ['density', 'alerts'];
     this.#policies = options.policies ?? {};
     this.#pollUrl = options.pollUrl;
@@ -182,6 +199,15 @@ export class ConnectionManager {
   #failed(es) {
     const readyState = es.readyState;
     this.#closeSource();
+    if (this.#reauth) {
+      // Not a failure: the server ended the stream with our credentials.
+      this.#reauth = false;
+      const told = this.#comeBackIn;
+      this.#comeBackIn = null;
+      this.#setAll(RECONNECTING, (t) => this.#modes.get(t) === 'stream');
+      this.#whenSignedIn(() => this.#schedule(told ?? backoffDelay(1, this.#opts, this.#env.random)));
+      return;
+    }
     this.#failures++;
     const o = this.#opts;
     this.#report(new Error('stream connection failed'), 'sse-connection', {
@@ -239,6 +265,7 @@ export class ConnectionManager {
     if (msg.type === 'reconnect') {
       const ms = Number(msg.data?.retryMs);
       if (Number.isFinite(ms) && ms >= 0) this.#comeBackIn = Math.min(ms, this.#opts.maxDelayMs);
+      this.#reauth = msg.data?.reauth === true;
     }
     if (msg.type === 'reset') {
       const topics = Array.isArray(msg.data?.topics) ? msg.data.topics : this.#topics;
@@ -253,6 +280,21 @@ export class ConnectionManager {
         this.#report(err, 'sse-parse', { type: msg.type, handler: true });
       }
     }
+  }
+
+  // whenSignedIn runs then unless the session is gone (401), in which case
+  // the page goes to the login page, as for a 401 at load.
+  async #whenSignedIn(then) {
+    try {
+      const res = await this.#env.fetch(this.#meUrl, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+      if (res.status === 401) {
+        const loc = this.#env.location;
+        this.close();
+        if (loc) loc.assign(`${this.#loginUrl}?next=${encodeURIComponent(loc.pathname + loc.search)}`);
+        return;
+      }
+    } catch { /* cannot tell: reconnect, and the stream's own answer decides */ }
+    if (this.#started) then();
   }
 
   #schedule(delay) {
