@@ -25,7 +25,7 @@ func TestMonitorSeesTheDemo(t *testing.T) {
 	for sec := 0; sec < n; sec++ {
 		at := epoch.Add(time.Duration(sec) * time.Second)
 		for _, in := range s.Step(at) {
-			r := crowd.Reading{ZoneID: in.ZoneID, Time: time.UnixMilli(*in.Timestamp), Count: in.Count}
+			r := crowd.Reading{ZoneID: in.ZoneID, SensorID: in.SensorID, Time: time.UnixMilli(*in.Timestamp), Count: in.Count}
 			if in.Density != nil {
 				r.Density = *in.Density
 			} else {
