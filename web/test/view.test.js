@@ -52,7 +52,7 @@ test('no data: no reading, a noData reading and a history-only reading are never
 test('sensor counts', () => {
   assert.equal(sensorsText({ sensors: 3 }), '3 sensors');
   assert.equal(sensorsText({ sensors: 1 }), '1 sensor');
-  assert.equal(sensorsText({ sensors: 0 }), 'no live sensor');
+  assert.equal(sensorsText({ sensors: 0 }), '', 'a live reading of an engine that does not count sensors');
   assert.equal(sensorsText({ sensors: 0, noData: true }), 'no live sensor');
   assert.equal(sensorsText({}), '', 'an engine that does not count sensors: say nothing');
   assert.equal(sensorsText(null), '');

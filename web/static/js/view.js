@@ -37,11 +37,12 @@ export function noDataText(timestamp, now) {
   return `no data · last reading ${fmtAge(now - timestamp)} ago`;
 }
 
-// sensorsText: "3 sensors", "1 sensor", "no live sensor"; empty when the
-// engine does not say (an older engine).
+// sensorsText: "3 sensors", "1 sensor", "no live sensor" (noData); empty
+// when the engine does not say (an older engine, which sends 0 or nothing).
 export function sensorsText(r) {
   if (!r || !Number.isFinite(r.sensors)) return '';
-  if (r.noData === true || r.sensors <= 0) return 'no live sensor';
+  if (r.noData === true) return 'no live sensor';
+  if (r.sensors <= 0) return '';
   return r.sensors === 1 ? '1 sensor' : `${r.sensors} sensors`;
 }
 
