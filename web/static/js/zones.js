@@ -42,12 +42,18 @@ function zoneCard(z, state, now) {
   v.peak ? h('p', { class: 'zone-peak', dataset: { level: v.peakLevel }, title: 'The zone\'s highest live sensor reads a higher level than the fused density' }, `▲ ${v.peak}`) : null,
   h('div', { class: 'occupancy', title: 'Persons against licensed capacity' },
     h('span', { class: 'occ-bar', dataset: { over: occ >= 1 ? 'true' : 'false' } }, fill),
-    h('span', { class: 'occ-text' }, z.capacity ? `${fmtInt(persons)} / ${fmtInt(z.capacity)} (${Math.round(occ * 100)} %)` : `${fmtInt(persons)} persons`)),
+    h('span', { class: 'occ-text' }, occText(z, r, persons, occ))),
   sparkline(state.history.get(z.id), z.thresholds, state.historyMs),
   h('p', { class: 'zone-foot' },
     forecast ? h('span', { class: 'forecast', dataset: { level: r.forecast.level } }, `⚠ ${forecast}`) : h('span', { class: 'muted' }, z.kind),
     v.sensors ? h('span', { class: 'sensors', title: 'Live sensors the zone\'s density fuses' }, v.sensors) : null,
     h('time', { class: 'muted' }, r ? fmtTime(r.timestamp) : 'no data')));
+}
+
+// occText: "1,035 / 1,260 (82 %)"; without any reading no made-up "0 %".
+function occText(z, r, persons, occ) {
+  if (!z.capacity) return `${fmtInt(persons)} persons`;
+  return r ? `${fmtInt(persons)} / ${fmtInt(z.capacity)} (${Math.round(occ * 100)} %)` : `– / ${fmtInt(z.capacity)}`;
 }
 
 // ageAttrs marks an element whose text is the "no data" age, so that
