@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +100,36 @@ func (f *sensorFeed) set(fn func()) {
 	fn()
 }
 
+// shortTimeoutVenue writes the demo venue with every zone's sensor timeout
+// set to timeout (the venue file's per-zone rules.sensorTimeout) and
+// returns the file's path.
+func shortTimeoutVenue(t *testing.T, timeout string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "internal", "venue", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, z := range v["zones"].([]any) {
+		z := z.(map[string]any)
+		rules, _ := z["rules"].(map[string]any)
+		if rules == nil {
+			rules = map[string]any{}
+		}
+		rules["sensorTimeout"] = timeout
+		z["rules"] = rules
+	}
+	out, _ := json.Marshal(v)
+	file := filepath.Join(t.TempDir(), "venue.json")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // Issue 11 on the monitor: a zone's card and map shape say how many
 // sensors its density fuses; a sensor that falls silent for the sensor
 // timeout (3 s here) raises a sensor alert naming it, resolved when it
@@ -107,7 +139,7 @@ func (f *sensorFeed) set(fn func()) {
 func TestSensorAlertAndNoDataZone(t *testing.T) {
 	t.Parallel() // mostly waiting on timers: overlaps the other waiting tests
 	b := newBrowser(t)
-	e := startEngine(t, buildEngine(t), "--simulate=false", "--sensor-timeout", "3s")
+	e := startEngine(t, buildEngine(t), "--simulate=false", "--venue", shortTimeoutVenue(t, "3s"))
 	var zones []struct {
 		ID string `json:"id"`
 	}
