@@ -42,7 +42,7 @@ export function renderMap(root, state, now = Date.now()) {
   for (const z of withPoly) {
     const pts = z.polygon.map(([x, y]) => `${x},${y}`).join(' ');
     // A label no wider than its zone: small zones rely on the hover title.
-    const spot = placeLabel(z.polygon, z.name, fontSize);
+    const spot = cachedLabel(z, fontSize);
     svg.append(h('svg:g', attrs(z),
       tooltip(state, z, now),
       h('svg:polygon', { points: pts }),
@@ -72,6 +72,18 @@ function label(z, state, { x, y, size, name, third }, now) {
     name.map((n, i) => h('svg:tspan', { x, dy: i ? size * 1.2 : 0 }, n)),
     h('svg:tspan', { x, dy: size * 1.2, class: v.noData ? 'map-nodata' : null }, value),
     third && v.sensors ? h('svg:tspan', { x, dy: size * 1.15, class: 'map-sensors', 'font-size': size * 0.8 }, v.sensors) : null);
+}
+
+// The venue's geometry does not change between renders (a render per
+// frame of readings): each zone's label spot is computed once per polygon.
+const spots = new WeakMap(); // polygon -> {key, spot}
+function cachedLabel(z, fontSize) {
+  const key = `${z.name}|${fontSize}`;
+  const hit = spots.get(z.polygon);
+  if (hit?.key === key) return hit.spot;
+  const spot = placeLabel(z.polygon, z.name, fontSize);
+  spots.set(z.polygon, { key, spot });
+  return spot;
 }
 
 // placeLabel chooses where a zone's label goes and how large it is: the
