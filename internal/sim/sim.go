@@ -1,6 +1,9 @@
 // Package sim simulates realistic crowd curves for the demo venue: per zone
 // an arrival ramp, a peak, an egress, and a surge now and then, with noise,
 // compressed so that a whole event cycle takes about 20 minutes and loops.
+// Large zones are watched by several overlapping cameras, each with its own
+// noise around the zone's curve, and one camera drops out now and then
+// (see sensors.go), so that a demo shows sensor counts and a sensor alert.
 //
 // The simulation is a pure function of the seed and the time, so a test or
 // a benchmark can ask for any instant with Step, and two runs with one seed
@@ -43,6 +46,7 @@ type Simulator struct {
 	start    time.Time
 	cycle    time.Duration
 	log      *slog.Logger
+	dropout  sensorRef // the camera that drops out now and then (zone -1: none)
 }
 
 type simZone struct {
@@ -53,6 +57,9 @@ type simZone struct {
 	// byCount zones report a head count (ticketed and counted areas);
 	// the others a density, as a camera would.
 	byCount bool
+	// sensors is how many cameras watch the zone; with one the zone is its
+	// own sensor (readings carry no sensorId).
+	sensors int
 }
 
 // New builds a simulator for the zones of v.
@@ -93,8 +100,10 @@ func New(v crowd.Venue, opts Options) *Simulator {
 			role:    r,
 			profile: profile(r),
 			byCount: z.Kind == crowd.Standing && z.AreaM2 >= 100,
+			sensors: sensorsFor(z),
 		})
 	}
+	s.dropout = dropoutSensor(s.zones)
 	return s
 }
 
@@ -123,7 +132,9 @@ func (s *Simulator) Run(ctx context.Context, sink func(context.Context, []crowd.
 	}
 }
 
-// Step returns the readings of every zone at time t, stamped with t. It is
+// Step returns the readings of every zone at time t, stamped with t: one
+// per zone, or one per camera (in camera order, with its sensorId) for a
+// zone several cameras watch, less the camera that is silent at t. It is
 // pure: the same simulator and t always give the same readings.
 func (s *Simulator) Step(t time.Time) []crowd.ReadingInput {
 	elapsed := t.Sub(s.start)
@@ -134,24 +145,42 @@ func (s *Simulator) Step(t time.Time) []crowd.ReadingInput {
 	inCycle := elapsed % s.cycle
 	ts := t.UnixMilli()
 	surges := s.surges(cycle)
-	out := make([]crowd.ReadingInput, len(s.zones))
+	silent := s.Silent(t)
+	out := make([]crowd.ReadingInput, 0, len(s.zones)+8)
 	for i, z := range s.zones {
-		d := s.density(i, z, cycle, inCycle, surges)
-		in := crowd.ReadingInput{ZoneID: z.zone.ID, Timestamp: &ts}
-		if z.byCount {
-			n := int(math.Round(d * z.zone.AreaM2))
-			in.Count = &n
-		} else {
-			d = math.Round(d*1000) / 1000
-			in.Density = &d
+		sev := s.severity(i, z, cycle, inCycle, surges)
+		if z.sensors <= 1 {
+			out = append(out, s.reading(z, "", z.scale.density(math.Min(sev, maxSeverity)), &ts))
+			continue
 		}
-		out[i] = in
+		for c := range z.sensors {
+			if silent && s.dropout == (sensorRef{zone: i, sensor: c}) {
+				continue
+			}
+			sv := sev * cameraNoise(s.seed, cycle, i, c, uint64(inCycle/time.Second))
+			out = append(out, s.reading(z, sensorID(c), z.scale.density(math.Min(sv, maxSeverity)), &ts))
+		}
 	}
 	return out
 }
 
-// density is zone i's density at inCycle into the given cycle.
-func (s *Simulator) density(i int, z simZone, cycle uint64, inCycle time.Duration, surges []surge) float64 {
+// reading is zone z's reading of density d by sensor id ("" the zone's own).
+func (s *Simulator) reading(z simZone, id string, d float64, ts *int64) crowd.ReadingInput {
+	d = math.Max(d, 0)
+	in := crowd.ReadingInput{ZoneID: z.zone.ID, SensorID: id, Timestamp: ts}
+	if z.byCount {
+		n := int(math.Round(d * z.zone.AreaM2))
+		in.Count = &n
+	} else {
+		d = math.Round(d*1000) / 1000
+		in.Density = &d
+	}
+	return in
+}
+
+// severity is zone i's severity at inCycle into the given cycle, uncapped
+// (the caller caps it below emergency after its cameras' own noise).
+func (s *Simulator) severity(i int, z simZone, cycle uint64, inCycle time.Duration, surges []surge) float64 {
 	// Each zone and cycle gets its own scale and a slight time shift, so
 	// zones do not move in lockstep and no two nights are alike.
 	scale := 0.9 + 0.2*unit(s.seed, cycle, uint64(i), 1)
@@ -170,6 +199,5 @@ func (s *Simulator) density(i int, z simZone, cycle uint64, inCycle time.Duratio
 	// and on a narrow occupancy band.
 	sec := uint64(inCycle / time.Second)
 	sev *= 1 + 0.06*valueNoise(s.seed, cycle, uint64(i), sec) + 0.02*(2*unit(s.seed, cycle, uint64(i), 1000+sec)-1)
-	d := z.scale.density(math.Min(sev, maxSeverity))
-	return math.Max(d, 0)
+	return sev
 }

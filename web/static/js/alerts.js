@@ -1,7 +1,9 @@
 // The open alerts: worst first, an Acknowledge button for operators, and
-// muted alerts shown with the reason they are muted.
+// muted alerts shown with the reason they are muted. A sensor alert names
+// its sensor beside the zone.
 
-import { h, byId, fmtNum, fmtTime } from './dom.js';
+import { h, byId, fmtTime } from './dom.js';
+import { alertMeta, alertSensor } from './view.js';
 
 export function renderAlerts(root, { state, operator, acknowledge }) {
   const alerts = state.openAlerts();
@@ -17,16 +19,17 @@ function alertItem(a, state, operator, acknowledge) {
     button = h('button', { type: 'button', class: 'btn btn-ack', dataset: { ack: a.id } }, 'Acknowledge');
     button.addEventListener('click', () => { button.disabled = true; acknowledge(a.id); });
   }
-  return h('li', { class: 'alert', dataset: { level: a.level, status: a.status, alertId: a.id, muted: a.muted ? 'true' : 'false' } },
+  const sensor = alertSensor(a);
+  return h('li', { class: 'alert', dataset: { level: a.level, status: a.status, alertId: a.id, kind: a.kind, sensor, muted: a.muted ? 'true' : 'false' } },
     h('div', { class: 'alert-head' },
       h('span', { class: 'level-badge', dataset: { level: a.level } }, a.level.toUpperCase()),
       h('strong', { class: 'alert-zone' }, state.zoneName(a.zoneId)),
       h('span', { class: 'alert-kind' }, a.kind),
+      sensor ? h('span', { class: 'alert-sensor', title: `Sensor ${sensor}` }, sensor) : null,
       h('time', { class: 'muted', datetime: new Date(a.timestamp).toISOString() }, fmtTime(a.timestamp))),
     h('p', { class: 'alert-msg' }, a.message),
     h('p', { class: 'alert-meta muted' },
-      `${fmtNum(a.density)} p/m²`,
-      a.notifications > 1 ? ` · notified ${a.notifications}×` : '',
+      alertMeta(a),
       acked ? ` · acknowledged by ${a.acknowledgedBy || '?'} at ${fmtTime(a.acknowledgedAt)}` : ''),
     a.muted ? h('p', { class: 'muted-reason' }, `Muted: ${a.mutedReason || 'inhibited by a higher alert'}`) : null,
     button);

@@ -5,7 +5,7 @@
 import { boot, API, canOperate, showPageError } from './common.js';
 import { DashboardState, Timeline } from './state.js';
 import { h, byId, scheduler } from './dom.js';
-import { renderZones, renderSummary } from './zones.js';
+import { renderZones, renderSummary, tickAges } from './zones.js';
 import { renderMap } from './venue-map.js';
 import { renderAlerts } from './alerts.js';
 import { renderEmergency, bindEmergencyControls } from './emergency.js';
@@ -48,6 +48,8 @@ async function main() {
     dirty.clear();
   });
   const markAll = () => { ['density', 'alerts', 'emergency', 'timeline'].forEach((d) => dirty.add(d)); repaint(); };
+  // A "no data" zone's age counts up every second with no message at all.
+  setInterval(() => tickAges(document), 1000);
 
   // Subscribe before anything is awaited: the snapshot may already be on its way.
   conn.onReset((topics) => { state.dropTopics(topics); markAll(); });

@@ -36,11 +36,14 @@ export class DashboardState {
   }
 
   // addReading keeps the newest reading and extends the history; an older
-  // reading than the latest (a replay overlapping a poll) is ignored.
+  // reading than the latest (a replay overlapping a poll) is ignored, but
+  // any reading from the engine replaces one only known from the history.
+  // A noData reading carries the last values and their time, so it is
+  // never older than what it replaces.
   addReading(r) {
     if (!r || typeof r.zoneId !== 'string') return false;
     const cur = this.readings.get(r.zoneId);
-    if (cur && r.timestamp < cur.timestamp) return false;
+    if (cur && !cur.fromHistory && r.timestamp < cur.timestamp) return false;
     this.readings.set(r.zoneId, r);
     this.#push(r.zoneId, r.timestamp, r.density);
     return true;
@@ -54,8 +57,11 @@ export class DashboardState {
     const merged = seeded.filter((p) => p.t < firstLive - 999).concat(live);
     this.history.set(zoneId, merged);
     this.#trim(zoneId);
+    // The history's last reading fills an empty card, flagged: it is what
+    // the zone read, not what it reads now, until the snapshot or a live
+    // reading says so (view.js shows it as "no data" with its age).
     const last = readings?.[readings.length - 1];
-    if (last && !this.readings.has(zoneId)) this.readings.set(zoneId, last);
+    if (last && !this.readings.has(zoneId)) this.readings.set(zoneId, { ...last, fromHistory: true });
   }
 
   #push(zoneId, t, v) {

@@ -69,8 +69,8 @@ async function main() {
 function summary(msg) {
   const d = msg.data;
   switch (msg.type) {
-    case 'density': return `${d.zoneId} ${d.density?.toFixed?.(2)} p/m² ${d.level}`;
-    case 'alert': return `${d.id} ${d.zoneId} ${d.level} ${d.kind} ${d.status}: ${d.message}`;
+    case 'density': return `${d.zoneId} ${d.density?.toFixed?.(2)} p/m² ${d.noData ? 'NO DATA' : d.level}${Number.isFinite(d.sensors) ? ` · ${d.sensors} sensors` : ''}${d.outlier ? ' · outlier' : ''}${d.peak ? ` · peak ${d.peak.sensorId} ${d.peak.density?.toFixed?.(2)} ${d.peak.level}` : ''}`;
+    case 'alert': return `${d.id} ${d.zoneId}${d.sensorId ? `/${d.sensorId}` : ''} ${d.level} ${d.kind} ${d.status}: ${d.message}`;
     case 'emergency': return d ? `active: ${d.reason}` : 'none';
     case 'state': return d;
     default: return JSON.stringify(d ?? msg).slice(0, 300);
