@@ -87,3 +87,13 @@ test('timeline: an acknowledgement that also resolves the alert is two entries',
   assert.deepEqual(t.entries.map((e) => e.kind).sort(), ['acknowledge', 'alert', 'resolve']);
   assert.equal(t.entries.find((e) => e.kind === 'acknowledge').actor, 'ann');
 });
+
+test('a bounded snapshot says how many open alerts it left out, until a reset', () => {
+  const s = new DashboardState();
+  assert.equal(s.apply({ type: 'snapshot-limit', data: { omitted: 42, kept: 1000 } }), 'alert');
+  assert.equal(s.alertsOmitted, 42);
+  s.dropTopics(['density']);
+  assert.equal(s.alertsOmitted, 42);
+  s.dropTopics(['alerts']);
+  assert.equal(s.alertsOmitted, 0);
+});

@@ -9,7 +9,14 @@ export function renderAlerts(root, { state, operator, acknowledge }) {
   const alerts = state.openAlerts();
   byId('alerts-count').textContent = String(alerts.filter((a) => a.status === 'active' && !a.muted).length);
   byId('alerts-empty').hidden = alerts.length > 0;
-  root.replaceChildren(...alerts.map((a) => alertItem(a, state, operator, acknowledge)));
+  const items = alerts.map((a) => alertItem(a, state, operator, acknowledge));
+  if (state.alertsOmitted > 0) {
+    // The snapshot is bounded; say so rather than look complete.
+    items.push(h('li', { class: 'alert alert-omitted muted' },
+      `${state.alertsOmitted} more open alerts are not shown here (the least severe and oldest): `,
+      h('a', { href: '/api/crowd-risk/alerts?status=open', target: '_blank', rel: 'noopener' }, 'the full list')));
+  }
+  root.replaceChildren(...items);
 }
 
 function alertItem(a, state, operator, acknowledge) {

@@ -11,6 +11,9 @@ export class DashboardState {
   history = new Map(); // zoneId -> [{t, v}] oldest first, at most one point per second
   alerts = new Map(); // alert id -> latest Alert (open ones only)
   emergency = null;
+  // alertsOmitted: open alerts the last snapshot left out (it carries the
+  // 1,000 most severe, newest); the rest are in the alert list's API.
+  alertsOmitted = 0;
   historyMs;
 
   constructor({ historyMinutes = 10 } = {}) {
@@ -31,6 +34,7 @@ export class DashboardState {
       case 'density': return this.addReading(msg.data) ? 'density' : null;
       case 'alert': return this.setAlert(msg.data) ? 'alert' : null;
       case 'emergency': this.emergency = msg.data?.active === false ? null : (msg.data ?? null); return 'emergency';
+      case 'snapshot-limit': this.alertsOmitted = Number(msg.data?.omitted) || 0; return 'alert';
       default: return null;
     }
   }
@@ -109,6 +113,7 @@ export class DashboardState {
     if (topics.includes('alerts')) {
       this.alerts.clear();
       this.emergency = null;
+      this.alertsOmitted = 0;
     }
   }
 }
