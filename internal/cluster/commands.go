@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/engine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/redisbus"
 )
@@ -61,6 +62,17 @@ func (n *Node) execute(ctx context.Context, l *leadership, c redisbus.Command) [
 		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
 	case json.Unmarshal(c.Body, &req) != nil:
 		err = crowd.Errorf(crowd.ErrInvalid, "malformed forwarded command %q", c.Op)
+	case c.Op != opIngest:
+		// An operator command runs once: the previous leader may have
+		// carried it out and died before recording its reply.
+		var done bool
+		if done, err = n.opts.Store.CommandDone(ctx, c.ID); err == nil {
+			if done {
+				err = n.replayed(ctx, c.Op, req, &out)
+			} else {
+				err = apply(engine.WithCommand(ctx, c.ID), l, c.Op, req, &out)
+			}
+		}
 	default:
 		err = apply(ctx, l, c.Op, req, &out)
 	}
@@ -106,6 +118,29 @@ func apply(ctx context.Context, l *leadership, op string, r request, out *reply)
 		err = crowd.Errorf(crowd.ErrInvalid, "unknown forwarded operation %q", op)
 	}
 	return err
+}
+
+// replayed answers a command that a previous leader carried out (its
+// effects are committed) but never answered: with the state it left where
+// the operation has one, or a conflict that says so.
+func (n *Node) replayed(ctx context.Context, op string, r request, out *reply) error {
+	n.log.Warn("a forwarded command was already carried out by the previous leader; not running it again", "op", op)
+	switch op {
+	case opAcknowledge:
+		a, err := n.opts.Store.Alert(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		out.Alert = &a
+		return nil
+	case opEmergencyOn:
+		m, err := n.opts.Store.Emergency(ctx)
+		out.Emergency = m
+		return err
+	case opEmergencyOff:
+		return nil
+	}
+	return crowd.Errorf(crowd.ErrConflict, "this %s was already carried out by the previous evaluating instance, which stopped before answering; it was not repeated", op)
 }
 
 // forward sends a write to the leader and waits for its reply. Readings

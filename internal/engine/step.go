@@ -76,6 +76,7 @@ func (e *Engine) apply(ctx context.Context, s *step) error {
 		s.batch.Events[i].At = now
 	}
 	if !s.batch.Empty() {
+		s.batch.Command = commandOf(ctx)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 		defer cancel()
 		e.flushOutboxLocked(cctx)

@@ -36,6 +36,12 @@ type Batch struct {
 	// it was paused can never commit after its successor, whatever its own
 	// clock says.
 	Fence int64
+	// Command, when not empty, is the idempotency key of the operator
+	// command the batch carries out. It is recorded in the same
+	// transaction, so CommandDone is true exactly when its effects are
+	// committed: a leader that takes over a command its predecessor
+	// carried out but never answered does not carry it out twice.
+	Command string
 }
 
 // ErrFenced is Commit's answer to a batch whose Fence is lower than one
@@ -96,6 +102,8 @@ type Store interface {
 	PruneEvents(ctx context.Context, olderThan time.Time, keep int) error
 	// Incidents lists the incident log, oldest first.
 	Incidents(ctx context.Context, f IncidentFilter) ([]crowd.Incident, error)
+	// CommandDone reports whether a batch with this Command key committed.
+	CommandDone(ctx context.Context, key string) (bool, error)
 	// Ping checks that the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -115,6 +116,9 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 	} else {
 		q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
 	}
+	if b.Command != "" {
+		q.Queue(`INSERT INTO commands (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, b.Command, time.Now().UnixMilli())
+	}
 	for _, a := range b.Alerts {
 		q.Queue(upsertAlert, sqlrow.AlertArgs(a)...)
 	}
@@ -144,6 +148,18 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 			sqlrow.IncidentLevel(in), in.Actor, in.Message)
 	}
 	return q, nil
+}
+
+// CommandDone reports whether a batch with this command key committed.
+func (s *Store) CommandDone(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, "SELECT COUNT(*) FROM commands WHERE key = $1", key).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: command: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Emergency returns the newest emergency row, nil when it ended (or none).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -51,6 +52,12 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 			return fmt.Errorf("fence: %w", err)
 		}
 	}
+	if b.Command != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO commands (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+			b.Command, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("command: %w", err)
+		}
+	}
 	for _, a := range b.Alerts {
 		if _, err := tx.ExecContext(ctx, upsertAlert, sqlrow.AlertArgs(a)...); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
@@ -89,6 +96,15 @@ func insertEmergency(ctx context.Context, tx *sql.Tx, m *crowd.EmergencyMode) er
 	_, err = tx.ExecContext(ctx, `INSERT INTO emergency (ended, active, reason, zone_ids, activated_at, activated_by)
 		VALUES (0, ?, ?, ?, ?, ?)`, m.Active, m.Reason, string(zones), m.ActivatedAt, m.ActivatedBy)
 	return err
+}
+
+// CommandDone reports whether a batch with this command key committed.
+func (s *Store) CommandDone(ctx context.Context, key string) (bool, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM commands WHERE key = ?", key).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: command: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Emergency returns the newest emergency row, nil when it ended (or none).

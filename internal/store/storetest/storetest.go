@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrency", testConcurrency},
 		{"SurvivesReopen", testSurvivesReopen},
 		{"Fence", testFence},
+		{"Command", testCommand},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
