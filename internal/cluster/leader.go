@@ -75,6 +75,15 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 	if err != nil {
 		return err
 	}
+	// Judge the next reading as the previous leader would have: its
+	// smoothing, dwell and hysteresis clocks come back from the readings
+	// this instance followed (a takeover must delay no alert).
+	var recent []crowd.DensityReading
+	for _, z := range n.opts.Venue.Zones {
+		h, _ := n.view.History(z.ID, 0)
+		recent = append(recent, h...)
+	}
+	l.eng.Warm(recent)
 	lctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	l.wg.Add(2)

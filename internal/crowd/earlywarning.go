@@ -60,6 +60,9 @@ func (m *Monitor) flowRule(z *zoneState, r Reading, smoothed float64, c *changes
 // holds, resolved after it has been gone for the hysteresis hold.
 func (m *Monitor) adviseRule(z *zoneState, kind AlertKind, s *sustained, cond bool, level Level, sustain time.Duration, msg string, density float64, now time.Time, c *changes) {
 	s.observe(now, cond)
+	if m.warming {
+		return // the condition's clock only (see Warm)
+	}
 	at := ms(now)
 	e := z.slots[kind]
 	switch {

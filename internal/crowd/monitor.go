@@ -22,6 +22,7 @@ type Monitor struct {
 	seq           uint64
 	resolved      map[string]bool
 	resolvedOrder []string
+	warming       bool // inside Warm: the rules keep their clocks, change no alert
 }
 
 // MonitorOptions configure a Monitor. The zero value uses DefaultRules and

@@ -3,6 +3,7 @@ package crowd
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // Observe evaluates one reading of a known zone. It should come from Admit
@@ -28,8 +29,31 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	}
 	f := z.fuse(received)
 	r.Density, r.Count = f.density, f.count
-	z.time = r.Time
+	return m.judge(z, r, f, &c)
+}
 
+// Warm replays one of a zone's recent judged readings (another instance's,
+// from the event log) into the rules' memory: the smoothing window, the
+// trend fit, the dwell and hysteresis clocks, the early-warning conditions.
+// It raises, changes and resolves no alert and leaves the sensors alone, so
+// that a leader taking over judges its next reading as its predecessor
+// would have, and no alert waits another dwell because of the takeover.
+// Readings older than the zone's latest are ignored.
+func (m *Monitor) Warm(d DensityReading) {
+	z := m.byID[d.ZoneID]
+	t := time.UnixMilli(d.Timestamp)
+	if z == nil || d.NoData || t.Before(z.time) {
+		return
+	}
+	m.warming = true
+	defer func() { m.warming = false }()
+	m.judge(z, Reading{ZoneID: z.zone.ID, Time: t, Density: d.Density, Count: d.Count},
+		fusion{density: d.Density, count: d.Count, sensors: d.Sensors, peak: d.Peak}, &changes{})
+}
+
+// judge runs the zone's rules on its fused reading r.
+func (m *Monitor) judge(z *zoneState, r Reading, f fusion, c *changes) Outcome {
+	z.time = r.Time
 	rules, at := z.rules, ms(r.Time)
 	smoothed := z.smooth.add(r.Time, r.Density)
 	z.series.add(r.Time, smoothed, rules)
@@ -70,7 +94,7 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	}
 	z.has = true
 
-	if z.level != prev {
+	if z.level != prev && !m.warming {
 		c.log(Incident{Timestamp: at, Kind: IncidentLevel, ZoneID: z.zone.ID, Level: levelPtr(z.level), Actor: engineActor,
 			Message: fmt.Sprintf("zone %s: %s → %s (smoothed %.2f p/m²)", z.zone.Name, prev, z.level, smoothed)})
 	}
@@ -80,18 +104,23 @@ func (m *Monitor) Observe(r Reading) Outcome {
 	if z.density.alert == Emergency {
 		alertDensity = math.Max(smoothed, r.Density)
 	}
-	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(z.density.alert, alertDensity), at, &c)
+	if m.warming {
+		m.trendRule(z, r, smoothed, c)
+		m.forecastRule(z, r, forecast, smoothed, c)
+		return Outcome{}
+	}
+	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(z.density.alert, alertDensity), at, c)
 	if z.zone.Capacity > 0 {
 		occ := smoothedOcc
 		if z.capacity.alert == Emergency {
 			occ = math.Max(occ, occupancy)
 		}
-		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(z.capacity.alert, occ), at, &c)
+		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(z.capacity.alert, occ), at, c)
 	}
-	m.trendRule(z, r, smoothed, &c)
-	m.forecastRule(z, r, forecast, smoothed, &c)
-	m.flowRule(z, r, smoothed, &c)
-	m.applyMutes(z, at, &c)
+	m.trendRule(z, r, smoothed, c)
+	m.forecastRule(z, r, forecast, smoothed, c)
+	m.flowRule(z, r, smoothed, c)
+	m.applyMutes(z, at, c)
 	return Outcome{
 		Reading: z.latest, LevelChanged: z.level != prev, Previous: prev,
 		Alerts: c.copies(), Incidents: c.incidents,

@@ -12,11 +12,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -221,3 +223,22 @@ func newAlertID() string {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// Warm replays judged readings another instance published (the event log a
+// new leader followed) into the rules' memory and the zones' histories, so a
+// takeover delays no alert and every zone shows its last known state (see
+// crowd.Monitor.Warm). Call it before the engine takes readings.
+func (e *Engine) Warm(readings []crowd.DensityReading) {
+	readings = slices.Clone(readings)
+	slices.SortStableFunc(readings, func(a, b crowd.DensityReading) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range readings {
+		if e.history[r.ZoneID] == nil {
+			continue
+		}
+		e.monitor.Warm(r)
+		e.history[r.ZoneID].Add(r)
+		e.sent[r.ZoneID] = r
+	}
+}
