@@ -60,8 +60,22 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 			return fmt.Errorf("incident: %w", err)
 		}
 	}
+	if !b.Through.IsZero() {
+		if _, err := tx.ExecContext(ctx, upsertMax, throughKey, int64(b.Through)); err != nil {
+			return fmt.Errorf("through: %w", err)
+		}
+	}
+	for _, g := range b.Lost {
+		if _, err := tx.ExecContext(ctx, upsertMax, lostKey(g.After), int64(g.Before)); err != nil {
+			return fmt.Errorf("lost: %w", err)
+		}
+	}
 	return nil
 }
+
+// upsertMax raises a meta counter (never lowers it).
+const upsertMax = `INSERT INTO meta (key, value) VALUES (?, ?)
+	ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`
 
 func insertEmergency(ctx context.Context, tx *sql.Tx, m *crowd.EmergencyMode) error {
 	if m == nil {
