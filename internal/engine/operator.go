@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -10,30 +11,76 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// Acknowledge records that actor acknowledged an alert.
+// Acknowledge records that actor acknowledged an alert. The acknowledgement
+// is committed before the monitor learns of it (the monitor cannot undo
+// one): a 503 leaves the alert active everywhere. Whatever the monitor then
+// adds (acknowledging a manual alert, or a critical one whose zone is back
+// down, also resolves it) follows as an engine change of its own.
 func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	a, incidents, err := e.monitor.Acknowledge(id, actor, e.now())
-	if crowd.ErrorCode(err) == crowd.ErrNotFound {
-		// The monitor knows only open alerts and recently resolved ones; an
-		// alert resolved long ago (or before a restart) is in the store.
-		if stored, serr := e.store.Alert(ctx, id); serr == nil && stored.Status == crowd.StatusResolved {
-			err = crowd.Errorf(crowd.ErrConflict, "alert %s is already resolved", id)
+	now := e.now()
+	prev, open := e.openAlertLocked(id)
+	if !open {
+		// Not open: the monitor says why (it changes nothing then).
+		_, _, err := e.monitor.Acknowledge(id, actor, now)
+		if crowd.ErrorCode(err) == crowd.ErrNotFound {
+			// The monitor knows only open alerts and recently resolved ones; an
+			// alert resolved long ago (or before a restart) is in the store.
+			if stored, serr := e.store.Alert(ctx, id); serr == nil && stored.Status == crowd.StatusResolved {
+				err = crowd.Errorf(crowd.ErrConflict, "alert %s is already resolved", id)
+			}
 		}
-	}
-	if err != nil {
+		if err == nil {
+			err = crowd.Errorf(crowd.ErrNotFound, "no open alert %s", id)
+		}
 		return crowd.Alert{}, crowd.PrefixField(err, "id")
 	}
-	if len(incidents) == 0 {
-		return a, nil // already acknowledged: nothing changed
+	if prev.Status == crowd.StatusAcknowledged {
+		return prev, nil // already acknowledged: nothing changed
 	}
-	// The monitor's copy already says whether acknowledging also resolved
-	// the alert (a manual one, or a critical one whose zone is back down).
+	acked := prev
+	t := now.UnixMilli()
+	acked.Status, acked.AcknowledgedBy, acked.AcknowledgedAt, acked.UpdatedAt = crowd.StatusAcknowledged, actor, t, t
+	level := acked.Level
 	s := e.newStep()
-	s.alert(a)
-	s.incidents(incidents...)
-	return a, e.apply(ctx, s)
+	s.alert(acked)
+	s.incidents(crowd.Incident{Timestamp: t, Kind: crowd.IncidentAcknowledge, ZoneID: acked.ZoneID, AlertID: id, Level: &level,
+		Actor: actor, Message: fmt.Sprintf("%s alert acknowledged by %s", acked.Kind, actor)})
+	if err := e.command(ctx, s, nil); err != nil {
+		return crowd.Alert{}, err
+	}
+	a, incidents, err := e.monitor.Acknowledge(id, actor, now)
+	if err != nil {
+		// Impossible under e.mu (the alert was open a moment ago); the
+		// acknowledgement is stored, so say so.
+		e.log.Error("monitor refused an acknowledgement the store took", "alert", id, "err", err)
+		return acked, nil
+	}
+	rest := slices.DeleteFunc(incidents, func(in crowd.Incident) bool {
+		return in.Kind == crowd.IncidentAcknowledge && in.AlertID == id
+	})
+	if !reflect.DeepEqual(a, acked) || len(rest) > 0 {
+		f := e.newStep()
+		if !reflect.DeepEqual(a, acked) {
+			f.alert(a)
+		}
+		f.incidents(rest...)
+		if err := e.apply(ctx, f); err != nil {
+			return crowd.Alert{}, err
+		}
+	}
+	return a, nil
+}
+
+// openAlertLocked returns a copy of an open alert.
+func (e *Engine) openAlertLocked(id string) (crowd.Alert, bool) {
+	for _, a := range e.monitor.OpenAlerts() {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return crowd.Alert{}, false
 }
 
 // ActivateEmergency switches emergency mode on (or, when it is on, adds
@@ -68,9 +115,12 @@ func (e *Engine) ActivateEmergency(ctx context.Context, reason string, zoneIDs [
 	if e.emergency != nil && m.Reason == e.emergency.Reason && len(m.ZoneIDs) == len(e.emergency.ZoneIDs) {
 		return m, nil // pressed again with nothing new: no event, no log line
 	}
-	s := e.newStep()
+	s, prev := e.newStep(), e.emergency
 	e.setEmergencyLocked(s, m, actor, now, "emergency mode activated by "+actor+": "+m.Reason)
-	return cloneEmergency(m), e.apply(ctx, s)
+	if err := e.command(ctx, s, func() { e.emergency = prev }); err != nil {
+		return nil, err
+	}
+	return cloneEmergency(m), nil
 }
 
 // EndEmergency switches emergency mode off. Ending it when it is off
@@ -81,9 +131,9 @@ func (e *Engine) EndEmergency(ctx context.Context, actor string) error {
 	if e.emergency == nil {
 		return nil
 	}
-	s := e.newStep()
+	s, prev := e.newStep(), e.emergency
 	e.setEmergencyLocked(s, nil, actor, e.now(), "emergency mode ended by "+actor)
-	return e.apply(ctx, s)
+	return e.command(ctx, s, func() { e.emergency = prev })
 }
 
 // escalateEmergencyLocked activates emergency mode when a zone reaches its
