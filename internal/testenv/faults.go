@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -60,25 +61,42 @@ func Fill(t testing.TB, dir string) (free func()) {
 	}
 }
 
-// ReadOnly bind-mounts dir onto itself and returns functions that remount
-// it read-only and read-write again. Files already open for writing fail
-// their next write with EROFS, as on a disk the kernel remounted read-only
-// after an error.
-func ReadOnly(t testing.TB, dir string) (ro, rw func()) {
+// KernelReadOnly mounts a small ext4 image (loop device, errors=remount-ro)
+// on a fresh directory and returns a function that makes the kernel turn it
+// read-only as it does after a disk error (ext4's trigger_fs_error). That is
+// the way a directory goes read-only under a running process: a plain
+// "mount -o remount,ro" (or a read-only bind remount) is refused with EBUSY
+// while any file on it is open for writing, as the database is. There is no
+// way back short of unmounting (ext4 wants an fsck), so the tests cannot
+// check recovery from this one.
+func KernelReadOnly(t testing.TB) (dir string, fail func()) {
 	t.Helper()
-	if err := run("mount", "--bind", dir, dir); err != nil {
-		t.Skipf("cannot bind-mount here (needs root and mount rights): %v", err)
+	img := filepath.Join(t.TempDir(), "ext4.img")
+	dir = t.TempDir()
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("mkfs.ext4", "-q", "-F", img); err != nil {
+		t.Skipf("cannot make an ext4 image here: %v", err)
+	}
+	if err := run("mount", "-o", "loop,errors=remount-ro", img, dir); err != nil {
+		t.Skipf("cannot loop-mount here (needs root, loop devices): %v", err)
 	}
 	t.Cleanup(func() { _ = run("umount", "-l", dir) })
-	remount := func(mode string) func() {
-		return func() {
-			t.Helper()
-			if err := run("mount", "-o", "remount,"+mode+",bind", dir); err != nil {
-				t.Fatalf("remount %s %s: %v", mode, dir, err)
-			}
+	out, err := exec.Command("findmnt", "-n", "-o", "SOURCE", dir).Output()
+	if err != nil {
+		t.Skipf("findmnt: %v", err)
+	}
+	trigger := filepath.Join("/sys/fs/ext4", filepath.Base(strings.TrimSpace(string(out))), "trigger_fs_error")
+	return dir, func() {
+		t.Helper()
+		if err := os.WriteFile(trigger, []byte("1"), 0o200); err != nil {
+			t.Fatalf("triggering an ext4 error: %v", err)
 		}
 	}
-	return remount("ro"), remount("rw")
 }
 
 func run(name string, args ...string) error {

@@ -19,16 +19,21 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if b.Empty() {
 		return nil
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	// A commit into a file the path no longer names would be lost at the
+	// next start: refuse it (health.go).
+	if err := s.checkFile(ctx); err != nil {
+		return err
+	}
+	tx, err := s.wr().BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	defer tx.Rollback()
 	if err := commitBatch(ctx, tx, b); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	return nil
 }
@@ -98,7 +103,7 @@ func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
 		m     crowd.EmergencyMode
 		zones string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
+	err := s.rd().QueryRowContext(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
 		FROM emergency ORDER BY seq DESC LIMIT 1`).Scan(&ended, &m.Active, &m.Reason, &zones, &m.ActivatedAt, &m.ActivatedBy)
 	if err == sql.ErrNoRows || (err == nil && ended) {
 		return nil, nil

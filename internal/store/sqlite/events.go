@@ -59,7 +59,7 @@ func lostGaps(ctx context.Context, q interface {
 // restarted engine continues after it even when the history was emptied.
 func (s *Store) LastEventID(ctx context.Context) (event.ID, error) {
 	var last int64
-	err := s.read.QueryRowContext(ctx, `SELECT MAX(
+	err := s.rd().QueryRowContext(ctx, `SELECT MAX(
 		COALESCE((SELECT MAX(id) FROM events), 0),
 		COALESCE((SELECT MAX(value) FROM meta WHERE key IN (?, ?)), 0))`, prunedKey, throughKey).Scan(&last)
 	if err != nil {
@@ -80,7 +80,7 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 	if upTo.IsZero() {
 		hi = int64(^uint64(0) >> 1)
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rd().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: events: %w", err)
 	}
@@ -128,7 +128,7 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 // the id order, so that the one remembered number, the highest pruned id,
 // describes exactly what is gone.
 func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.wr().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: prune: %w", err)
 	}
