@@ -230,6 +230,14 @@ func (e *Engine) retryLocked(ctx context.Context) {
 	e.noticeLocked()
 }
 
+// markLast writes the Through mark now, if everything is committed.
+func (e *Engine) markLast(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.health.marked = time.Time{}
+	e.retryLocked(ctx)
+}
+
 // reasonOf turns a store error into the few words a banner can show. The
 // whole error goes to the log.
 func reasonOf(err error) string {

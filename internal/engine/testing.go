@@ -116,13 +116,15 @@ func (e *Engine) testReading(ctx context.Context, z crowd.Zone, d float64, actor
 }
 
 // Run feeds held zones once a second until ctx ends, and retries the store
-// outbox.
+// outbox. When it ends (a graceful shutdown) it writes the Through mark, so
+// that the next start resets no client that resumes from the last ids.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			e.markLast(ctx)
 			return
 		case <-t.C:
 			e.tick(ctx)
