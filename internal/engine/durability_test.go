@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -348,5 +349,47 @@ func TestGracefulStopLeavesNoGap(t *testing.T) {
 	f.eng.Run(ctx)
 	if got, _ := f.store.LastEventID(context.Background()); got < last {
 		t.Fatalf("mark %v after a clean stop; the last id handed out was %v", got, last)
+	}
+}
+
+// TestUnreadableStoreResetsInsteadOfFailing: with the database file
+// corrupted, a resume that needs the store is answered "not covered" (a
+// reset and a snapshot from memory, the current state), not an error that
+// would keep the screen from connecting.
+func TestUnreadableStoreResetsInsteadOfFailing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for range 50 {
+		if _, err := f.eng.TestAlert(ctx, "hall", crowd.Warning, strings.Repeat("drill ", 40), "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.store.Close() // checkpoint into the main file, then reopen on it
+	s, err := sqlite.Open(ctx, f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f.eng.store = s
+	orig, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), orig...)
+	for i := 4096; i < len(bad); i++ {
+		bad[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(f.path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.pub.mu.Lock()
+	f.pub.uncommittedOK = true // the "store" event says it is failing
+	f.pub.mu.Unlock()
+	evs, covered, err := f.eng.EventsAfter(ctx, 1, 0, 100)
+	if err != nil || covered {
+		t.Fatalf("replay from a corrupted store: %d events, covered=%v, err=%v; want a reset", len(evs), covered, err)
+	}
+	if err := f.eng.Ready(ctx); err == nil || !strings.Contains(err.Error(), "corrupted") {
+		t.Fatalf("readyz with a corrupted file: %v", err)
 	}
 }
