@@ -393,3 +393,20 @@ func TestUnreadableStoreResetsInsteadOfFailing(t *testing.T) {
 		t.Fatalf("readyz with a corrupted file: %v", err)
 	}
 }
+
+// TestInvalidBatchDoesNotBlockTheOutbox: a batch the store refuses for its
+// content (a bug upstream) would fail every retry and hold every later
+// commit, and every operator command, behind it: it is dropped, loudly.
+func TestInvalidBatchDoesNotBlockTheOutbox(t *testing.T) {
+	f := newFixture(t)
+	f.eng.mu.Lock()
+	f.eng.box.push(store.Batch{Alerts: []crowd.Alert{{ID: ""}}})
+	f.eng.mu.Unlock()
+	f.eng.tick(context.Background())
+	if st := f.eng.StoreStatus(); st.Waiting != 0 || !st.OK {
+		t.Fatalf("status after the invalid batch: %+v", st)
+	}
+	if _, err := f.eng.ActivateEmergency(context.Background(), "drill", nil, "op"); err != nil {
+		t.Fatalf("an operator command behind the invalid batch: %v", err)
+	}
+}

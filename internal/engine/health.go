@@ -150,7 +150,9 @@ func (e *Engine) enqueueLocked(b store.Batch) {
 func (e *Engine) flushOutboxLocked(ctx context.Context) {
 	for e.box.len() > 0 {
 		started := e.now()
-		if err := e.store.Commit(ctx, e.box.batches[0]); err != nil {
+		if err := e.store.Commit(ctx, e.box.batches[0]); refused(err) {
+			e.log.Error("the store refused a waiting batch as invalid; it is dropped, not retried (a bug upstream)", "err", err)
+		} else if err != nil {
 			e.storeFailedLocked(err, true)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -83,6 +84,8 @@ func (e *Engine) apply(ctx context.Context, s *step) error {
 			started := e.now()
 			if err := e.store.Commit(cctx, s.batch); errors.Is(err, ErrFenced) {
 				return err
+			} else if refused(err) {
+				e.log.Error("the store refused a batch as invalid; it is dropped, not retried (a bug upstream)", "err", err)
 			} else if err != nil {
 				e.storeFailedLocked(err, true)
 				e.enqueueLocked(s.batch)
@@ -106,12 +109,12 @@ func (e *Engine) command(ctx context.Context, s *step, undo func()) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	e.flushOutboxLocked(cctx)
-	err := errWaiting
+	err, invalid := errWaiting, false
 	if e.box.len() == 0 {
 		started := e.now()
 		if err = e.store.Commit(cctx, s.batch); err == nil {
 			e.storeOKLocked(started)
-		} else if !errors.Is(err, ErrFenced) {
+		} else if invalid = refused(err); !invalid && !errors.Is(err, ErrFenced) {
 			e.storeFailedLocked(err, true)
 		}
 	}
@@ -120,8 +123,13 @@ func (e *Engine) command(ctx context.Context, s *step, undo func()) error {
 			undo()
 		}
 		e.noticeLocked()
-		if errors.Is(err, ErrFenced) {
+		switch {
+		case errors.Is(err, ErrFenced):
 			return err
+		case invalid:
+			// Not the store failing: no 503, no degraded state, and no
+			// crowd.Error either (the caller's input was fine): a 500.
+			return fmt.Errorf("engine: the store refused the change as invalid: %v", err)
 		}
 		st := e.statusLocked()
 		return crowd.Errorf(crowd.ErrUnavailable, "the store cannot commit (%s, %d batches waiting): nothing was changed; try again when it is back",
@@ -130,6 +138,11 @@ func (e *Engine) command(ctx context.Context, s *step, undo func()) error {
 	e.publishLocked(s)
 	return nil
 }
+
+// refused reports a batch the store rejected for its content (sqlrow's
+// validation), which no retry will change: kept in the outbox it would
+// block every later commit, and every operator command, for ever.
+func refused(err error) bool { return err != nil && crowd.ErrorCode(err) == crowd.ErrInvalid }
 
 // errWaiting stands for "earlier batches still wait": a command must not be
 // committed ahead of them.
