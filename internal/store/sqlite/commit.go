@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -15,6 +16,12 @@ var upsertAlert = sqlrow.UpsertAlert(sqlrow.Question)
 
 // Commit applies the batch in one transaction on the single writer
 // connection: all of it, or nothing.
+//
+// As on PostgreSQL, a batch with events is idempotent: if all its events
+// are stored already (an earlier attempt committed after all, though it
+// reported an error), committing it again succeeds without writing. The
+// engine retries a refused batch until it goes through; without this, one
+// such batch would block its outbox for ever.
 func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if b.Empty() {
 		return nil
@@ -24,6 +31,16 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if err := s.checkFile(ctx); err != nil {
 		return err
 	}
+	err := s.commit(ctx, b)
+	if err != nil && len(b.Events) > 0 && strings.Contains(err.Error(), "UNIQUE constraint failed: events.id") {
+		if stored, serr := s.eventsStored(ctx, b.Events); serr == nil && stored {
+			return nil
+		}
+	}
+	return err
+}
+
+func (s *Store) commit(ctx context.Context, b store.Batch) error {
 	tx, err := s.wr().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
@@ -36,6 +53,17 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	return nil
+}
+
+// eventsStored reports whether every one of evs is in the store.
+func (s *Store) eventsStored(ctx context.Context, evs []store.StoredEvent) (bool, error) {
+	for _, e := range evs {
+		var n int
+		if err := s.rd().QueryRowContext(ctx, "SELECT COUNT(*) FROM events WHERE id = ?", int64(e.ID)).Scan(&n); err != nil || n == 0 {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {

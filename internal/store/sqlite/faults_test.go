@@ -182,3 +182,22 @@ func TestReadOnlyFileSystemIsNotReady(t *testing.T) {
 	mustFail(t, "ping", s.Ping(ctx), "read-only")
 	mustFail(t, "commit", s.Commit(ctx, alertBatch("al_2")), "read-only")
 }
+
+// TestCommitIsIdempotent: a batch committed twice (an attempt that went
+// through although it reported an error, then the engine's retry) succeeds
+// the second time, writing nothing more, instead of failing for ever.
+func TestCommitIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "crowdrisk.db"))
+	b := alertBatch("al_1")
+	b.Events = []store.StoredEvent{{ID: 7, Topic: "alerts", Type: "alert", Data: []byte(`{}`)}}
+	b.Incidents = []crowd.Incident{{Timestamp: 1, Kind: crowd.IncidentAlert, Message: "m"}}
+	for range 2 {
+		if err := s.Commit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inc, _ := s.Incidents(ctx, store.IncidentFilter{}); len(inc) != 1 {
+		t.Fatalf("%d incidents after committing one batch twice", len(inc))
+	}
+}
