@@ -19,11 +19,11 @@ export function describeStore(data, { utc = false } = {}) {
   if (!data || data.ok !== false) return null;
   const since = Number.isFinite(data.since) && data.since > 0 ? ` since ${clock(data.since, utc)}` : '';
   const reason = typeof data.reason === 'string' && data.reason.trim() ? `: ${data.reason.trim()}` : '';
-  const waiting = Number.isInteger(data.waiting) && data.waiting > 0
-    ? ` ${data.waiting} ${data.waiting === 1 ? 'change waits' : 'changes wait'} to be saved.` : '';
+  // data.waiting is not shown: the message comes when the state changes,
+  // so its count is that moment's and would go stale on the screen.
   return {
     text: `History not saved${since}${reason}`,
-    detail: `Alerts are still shown live; acknowledging and emergency controls are refused until the store is back.${waiting}`,
+    detail: 'Alerts are still shown live; acknowledging and emergency controls are refused until the store is back.',
   };
 }
 
