@@ -410,3 +410,33 @@ func TestInvalidBatchDoesNotBlockTheOutbox(t *testing.T) {
 		t.Fatalf("an operator command behind the invalid batch: %v", err)
 	}
 }
+
+// TestAcknowledgeIsOneChange: the acknowledgement is committed before the
+// monitor hears of it; for a test alert (acknowledging resolves it) that is
+// still one event and one acknowledge and one resolve line in the log.
+func TestAcknowledgeIsOneChange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.eng.TestAlert(ctx, "hall", crowd.Warning, "", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(f.pub.ofType(event.TypeAlert))
+	got, err := f.eng.Acknowledge(ctx, a.ID, "op")
+	if err != nil || got.Status != crowd.StatusResolved {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if evs := f.pub.ofType(event.TypeAlert); len(evs) != n+1 || evs[n]["status"] != "resolved" {
+		t.Fatalf("acknowledging a test alert published %v", evs[n:])
+	}
+	inc, _ := f.store.Incidents(ctx, store.IncidentFilter{})
+	kinds := map[crowd.IncidentKind]int{}
+	for _, in := range inc {
+		if in.AlertID == a.ID {
+			kinds[in.Kind]++
+		}
+	}
+	if kinds[crowd.IncidentAcknowledge] != 1 || kinds[crowd.IncidentResolve] != 1 {
+		t.Fatalf("incident lines of the alert: %v", kinds)
+	}
+}

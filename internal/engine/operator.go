@@ -39,14 +39,10 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert
 	if prev.Status == crowd.StatusAcknowledged {
 		return prev, nil // already acknowledged: nothing changed
 	}
-	acked := prev
-	t := now.UnixMilli()
-	acked.Status, acked.AcknowledgedBy, acked.AcknowledgedAt, acked.UpdatedAt = crowd.StatusAcknowledged, actor, t, t
-	level := acked.Level
+	acked, predicted := predictAck(prev, actor, now.UnixMilli())
 	s := e.newStep()
 	s.alert(acked)
-	s.incidents(crowd.Incident{Timestamp: t, Kind: crowd.IncidentAcknowledge, ZoneID: acked.ZoneID, AlertID: id, Level: &level,
-		Actor: actor, Message: fmt.Sprintf("%s alert acknowledged by %s", acked.Kind, actor)})
+	s.incidents(predicted...)
 	if err := e.command(ctx, s, nil); err != nil {
 		return crowd.Alert{}, err
 	}
@@ -57,8 +53,10 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert
 		e.log.Error("monitor refused an acknowledgement the store took", "alert", id, "err", err)
 		return acked, nil
 	}
+	// Whatever the monitor did beyond the prediction (a critical alert whose
+	// zone is back down also resolves) is an engine change of its own.
 	rest := slices.DeleteFunc(incidents, func(in crowd.Incident) bool {
-		return in.Kind == crowd.IncidentAcknowledge && in.AlertID == id
+		return slices.ContainsFunc(predicted, func(p crowd.Incident) bool { return p.Kind == in.Kind && p.AlertID == in.AlertID })
 	})
 	if !reflect.DeepEqual(a, acked) || len(rest) > 0 {
 		f := e.newStep()
@@ -71,6 +69,25 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert
 		}
 	}
 	return a, nil
+}
+
+// predictAck is what acknowledging prev does, as far as the engine can tell
+// without the monitor (which cannot take an acknowledgement back, so it
+// only hears of one once it is committed): the alert acknowledged, and a
+// test alert (always raised by hand) also resolved. It mirrors
+// crowd.Monitor.Acknowledge; a difference is committed after it anyway.
+func predictAck(prev crowd.Alert, actor string, t int64) (crowd.Alert, []crowd.Incident) {
+	a := prev
+	a.Status, a.AcknowledgedBy, a.AcknowledgedAt, a.UpdatedAt = crowd.StatusAcknowledged, actor, t, t
+	level := a.Level
+	incidents := []crowd.Incident{{Timestamp: t, Kind: crowd.IncidentAcknowledge, ZoneID: a.ZoneID, AlertID: a.ID, Level: &level,
+		Actor: actor, Message: fmt.Sprintf("%s alert acknowledged by %s", a.Kind, actor)}}
+	if a.Kind == crowd.KindTest {
+		a.Status, a.ResolvedAt, a.Muted, a.MutedReason = crowd.StatusResolved, t, false, ""
+		incidents = append(incidents, crowd.Incident{Timestamp: t, Kind: crowd.IncidentResolve, ZoneID: a.ZoneID, AlertID: a.ID,
+			Level: &level, Actor: actor, Message: fmt.Sprintf("%s alert resolved: acknowledged", a.Kind)})
+	}
+	return a, incidents
 }
 
 // openAlertLocked returns a copy of an open alert.
