@@ -180,11 +180,10 @@ func (e *Engine) noticeLocked() {
 const TypeStore = "store"
 
 // Ready reports whether the store is committing and nothing waits (for
-// /readyz): the waiting batches are retried first, then the store checked.
+// /readyz). It does not retry the outbox itself (every tick does): a load
+// balancer polling a hung store must not hold the engine's lock.
 func (e *Engine) Ready(ctx context.Context) error {
 	e.mu.Lock()
-	e.flushOutboxLocked(ctx)
-	e.noticeLocked()
 	st := e.statusLocked()
 	e.mu.Unlock()
 	if st.Waiting > 0 {
