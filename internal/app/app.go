@@ -88,9 +88,10 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	seq := event.NewSequencer(floor, nil)
+	replay := &storeReplay{s: a.store}
 	a.hub = hub.New(hub.Options{
 		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
-		Floor: floor, Durable: storeReplay{a.store}, Logger: log,
+		Floor: floor, Durable: replay, Logger: log,
 	})
 	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log})
 	if cfg.Redis != "" {
@@ -108,6 +109,7 @@ func (a *App) build(ctx context.Context) error {
 			return err
 		}
 		a.hub.Seed(a.engine.StateEvents()...)
+		replay.engine = a.engine // resumes also see the batches waiting in its outbox
 	}
 	a.streams = sse.NewServer(sse.Options{
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
@@ -293,10 +295,18 @@ func streamSession(r *http.Request) (string, time.Time) {
 	return c.Session, c.Expires
 }
 
-// storeReplay adapts the store to the hub's durable replay.
-type storeReplay struct{ s store.Store }
+// storeReplay adapts the store to the hub's durable replay. With a local
+// engine it asks the engine, which adds the events still waiting in its
+// outbox (set before serving, never changed after).
+type storeReplay struct {
+	s      store.Store
+	engine *engine.Engine
+}
 
-func (r storeReplay) EventsAfter(ctx context.Context, after, upTo event.ID, limit int) ([]*event.Event, bool, error) {
+func (r *storeReplay) EventsAfter(ctx context.Context, after, upTo event.ID, limit int) ([]*event.Event, bool, error) {
+	if r.engine != nil {
+		return r.engine.EventsAfter(ctx, after, upTo, limit)
+	}
 	stored, covered, err := r.s.EventsAfter(ctx, after, upTo, limit)
 	if err != nil {
 		return nil, false, err

@@ -2,9 +2,11 @@
 // runs the crowd rules, keeps the current state of every zone, manages the
 // lifecycle of alerts and emergency mode, commits every change to the store
 // and only then publishes it to the streams. The one exception is a store
-// that fails: the change is published anyway (an operator must see the
+// that fails while the engine itself changes something (an alert raised by
+// the rules): the change is published anyway (an operator must see the
 // alert) and its commit waits in an outbox, retried in order, while /readyz
-// says so; see apply.
+// says so; see apply. An operator's command is never in that position: it
+// is committed first or refused with 503, changing nothing; see command.
 //
 // One mutex serialises every change. That gives the whole engine one order:
 // event ids are assigned, committed and published in the same order, which
@@ -76,7 +78,8 @@ type Engine struct {
 	emergency *crowd.EmergencyMode
 	overrides map[string]override // testing: zones held at a density
 	ended     *endedEmergency     // the operator's last end of emergency mode
-	outbox    []store.Batch       // batches the store refused, retried in order
+	box       outbox              // batches the store refused, retried in order (outbox.go)
+	health    health              // the store's health (health.go)
 }
 
 // New builds an engine and restores its state (open alerts, emergency mode)
@@ -139,7 +142,27 @@ func (e *Engine) restore(ctx context.Context) error {
 		return err
 	}
 	e.emergency = em
-	return nil
+	return e.recordBootGap(ctx)
+}
+
+// recordBootGap tells the store that ids between how far it is known to be
+// complete and where this engine's sequence starts may have been shown by
+// the previous process and never stored (it died with commits waiting, or
+// between a publish and its Through mark). A client whose last id falls in
+// there is reset on resume instead of being told it missed nothing.
+func (e *Engine) recordBootGap(ctx context.Context) error {
+	complete, err := e.store.LastEventID(ctx)
+	if err != nil {
+		return err
+	}
+	start := e.seq.Last()
+	e.health.through = max(complete, start)
+	if start <= complete {
+		return nil
+	}
+	s := e.newStep()
+	s.batch.Lost = []store.Gap{{After: complete, Before: start + 1}}
+	return e.apply(ctx, s)
 }
 
 // resolveOrphans resolves open alerts of zones the venue no longer has (the

@@ -344,37 +344,6 @@ func (s *failingStore) Commit(ctx context.Context, b store.Batch) error {
 	return s.Store.Commit(ctx, b)
 }
 
-func TestStoreOutagePublishesAnywayAndCatchesUp(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	s, _ := sqlite.Open(context.Background(), path)
-	t.Cleanup(func() { s.Close() })
-	fs := &failingStore{Store: s}
-	c := &clock{t: t0}
-	last, _ := s.LastEventID(context.Background())
-	pub := &recorder{t: t, store: s, uncommittedOK: true}
-	eng, err := New(context.Background(), Options{Venue: testVenue(), Store: fs, Publisher: pub, Sequencer: event.NewSequencer(last, c.now), Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs.down = true
-	a, _ := eng.TestAlert(context.Background(), "hall", crowd.Critical, "", "admin")
-	if len(pub.ofType(event.TypeAlert)) != 1 {
-		t.Fatal("the alert was not published while the store was down")
-	}
-	if eng.Ready(context.Background()) == nil {
-		t.Fatal("ready while a batch waits")
-	}
-	fs.mu.Lock()
-	fs.down = false
-	fs.mu.Unlock()
-	if err := eng.Ready(context.Background()); err != nil {
-		t.Fatalf("not ready after the store came back: %v", err)
-	}
-	if got, err := s.Alert(context.Background(), a.ID); err != nil || got.ID != a.ID {
-		t.Fatalf("the waiting batch was not committed: %v", err)
-	}
-}
-
 func TestHistoryKeepsOnePerSecond(t *testing.T) {
 	f := newFixture(t)
 	for i := 0; i < 10; i++ {

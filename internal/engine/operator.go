@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -10,30 +11,93 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
 
-// Acknowledge records that actor acknowledged an alert.
+// Acknowledge records that actor acknowledged an alert. The acknowledgement
+// is committed before the monitor learns of it (the monitor cannot undo
+// one): a 503 leaves the alert active everywhere. Whatever the monitor then
+// adds (acknowledging a manual alert, or a critical one whose zone is back
+// down, also resolves it) follows as an engine change of its own.
 func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (crowd.Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	a, incidents, err := e.monitor.Acknowledge(id, actor, e.now())
-	if crowd.ErrorCode(err) == crowd.ErrNotFound {
-		// The monitor knows only open alerts and recently resolved ones; an
-		// alert resolved long ago (or before a restart) is in the store.
-		if stored, serr := e.store.Alert(ctx, id); serr == nil && stored.Status == crowd.StatusResolved {
-			err = crowd.Errorf(crowd.ErrConflict, "alert %s is already resolved", id)
+	now := e.now()
+	prev, open := e.openAlertLocked(id)
+	if !open {
+		// Not open: the monitor says why (it changes nothing then).
+		_, _, err := e.monitor.Acknowledge(id, actor, now)
+		if crowd.ErrorCode(err) == crowd.ErrNotFound {
+			// The monitor knows only open alerts and recently resolved ones; an
+			// alert resolved long ago (or before a restart) is in the store.
+			if stored, serr := e.store.Alert(ctx, id); serr == nil && stored.Status == crowd.StatusResolved {
+				err = crowd.Errorf(crowd.ErrConflict, "alert %s is already resolved", id)
+			}
 		}
-	}
-	if err != nil {
+		if err == nil {
+			err = crowd.Errorf(crowd.ErrNotFound, "no open alert %s", id)
+		}
 		return crowd.Alert{}, crowd.PrefixField(err, "id")
 	}
-	if len(incidents) == 0 {
-		return a, nil // already acknowledged: nothing changed
+	if prev.Status == crowd.StatusAcknowledged {
+		return prev, nil // already acknowledged: nothing changed
 	}
-	// The monitor's copy already says whether acknowledging also resolved
-	// the alert (a manual one, or a critical one whose zone is back down).
+	acked, predicted := predictAck(prev, actor, now.UnixMilli())
 	s := e.newStep()
-	s.alert(a)
-	s.incidents(incidents...)
-	return a, e.apply(ctx, s)
+	s.alert(acked)
+	s.incidents(predicted...)
+	if err := e.command(ctx, s, nil); err != nil {
+		return crowd.Alert{}, err
+	}
+	a, incidents, err := e.monitor.Acknowledge(id, actor, now)
+	if err != nil {
+		// Impossible under e.mu (the alert was open a moment ago); the
+		// acknowledgement is stored, so say so.
+		e.log.Error("monitor refused an acknowledgement the store took", "alert", id, "err", err)
+		return acked, nil
+	}
+	// Whatever the monitor did beyond the prediction (a critical alert whose
+	// zone is back down also resolves) is an engine change of its own.
+	rest := slices.DeleteFunc(incidents, func(in crowd.Incident) bool {
+		return slices.ContainsFunc(predicted, func(p crowd.Incident) bool { return p.Kind == in.Kind && p.AlertID == in.AlertID })
+	})
+	if !reflect.DeepEqual(a, acked) || len(rest) > 0 {
+		f := e.newStep()
+		if !reflect.DeepEqual(a, acked) {
+			f.alert(a)
+		}
+		f.incidents(rest...)
+		if err := e.apply(ctx, f); err != nil {
+			return crowd.Alert{}, err
+		}
+	}
+	return a, nil
+}
+
+// predictAck is what acknowledging prev does, as far as the engine can tell
+// without the monitor (which cannot take an acknowledgement back, so it
+// only hears of one once it is committed): the alert acknowledged, and a
+// test alert (always raised by hand) also resolved. It mirrors
+// crowd.Monitor.Acknowledge; a difference is committed after it anyway.
+func predictAck(prev crowd.Alert, actor string, t int64) (crowd.Alert, []crowd.Incident) {
+	a := prev
+	a.Status, a.AcknowledgedBy, a.AcknowledgedAt, a.UpdatedAt = crowd.StatusAcknowledged, actor, t, t
+	level := a.Level
+	incidents := []crowd.Incident{{Timestamp: t, Kind: crowd.IncidentAcknowledge, ZoneID: a.ZoneID, AlertID: a.ID, Level: &level,
+		Actor: actor, Message: fmt.Sprintf("%s alert acknowledged by %s", a.Kind, actor)}}
+	if a.Kind == crowd.KindTest {
+		a.Status, a.ResolvedAt, a.Muted, a.MutedReason = crowd.StatusResolved, t, false, ""
+		incidents = append(incidents, crowd.Incident{Timestamp: t, Kind: crowd.IncidentResolve, ZoneID: a.ZoneID, AlertID: a.ID,
+			Level: &level, Actor: actor, Message: fmt.Sprintf("%s alert resolved: acknowledged", a.Kind)})
+	}
+	return a, incidents
+}
+
+// openAlertLocked returns a copy of an open alert.
+func (e *Engine) openAlertLocked(id string) (crowd.Alert, bool) {
+	for _, a := range e.monitor.OpenAlerts() {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return crowd.Alert{}, false
 }
 
 // ActivateEmergency switches emergency mode on (or, when it is on, adds
@@ -65,9 +129,12 @@ func (e *Engine) ActivateEmergency(ctx context.Context, reason string, zoneIDs [
 	if e.emergency != nil && m.Reason == e.emergency.Reason && len(m.ZoneIDs) == len(e.emergency.ZoneIDs) {
 		return m, nil // pressed again with nothing new: no event, no log line
 	}
-	s := e.newStep()
+	s, prev := e.newStep(), e.emergency
 	e.setEmergencyLocked(s, m, actor, now, "emergency mode activated by "+actor+": "+m.Reason)
-	return cloneEmergency(m), e.apply(ctx, s)
+	if err := e.command(ctx, s, func() { e.emergency = prev }); err != nil {
+		return nil, err
+	}
+	return cloneEmergency(m), nil
 }
 
 // EndEmergency switches emergency mode off. Ending it when it is off
@@ -78,15 +145,18 @@ func (e *Engine) EndEmergency(ctx context.Context, actor string) error {
 	if e.emergency == nil {
 		return nil
 	}
-	s := e.newStep()
+	s, prev := e.newStep(), e.emergency
 	now := e.now()
 	ended := &endedEmergency{at: now, by: actor, zones: map[string]bool{}}
-	for _, id := range e.emergency.ZoneIDs {
+	for _, id := range prev.ZoneIDs {
 		ended.zones[id] = true
 	}
 	e.setEmergencyLocked(s, nil, actor, now, "emergency mode ended by "+actor)
+	if err := e.command(ctx, s, func() { e.emergency = prev }); err != nil {
+		return err
+	}
 	e.ended = ended
-	return e.apply(ctx, s)
+	return nil
 }
 
 // endedEmergency is the operator's decision to end emergency mode, kept so

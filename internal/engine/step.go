@@ -62,67 +62,121 @@ var ErrFenced = crowd.Errorf(crowd.ErrUnavailable, "this instance no longer eval
 // engine (and every screen's updates) for longer.
 const commitTimeout = 10 * time.Second
 
-// apply commits the step, then publishes its events. The caller holds e.mu.
+// apply commits a step the engine made by itself (readings and what the
+// rules raised from them), then publishes its events. The caller holds e.mu.
 //
-// A store that fails must not silence an alert: the batch goes to an outbox
-// that is retried in order (and /readyz reports it), and the events are
-// published anyway, because an operator who sees an unpersisted alert is
-// better off than one who sees none. The change happened, so the caller is
-// told it succeeded. The commit does not inherit the caller's cancellation
-// (a client hanging up must not undo what it asked for).
+// A store that fails must not silence an alert: the batch goes to the
+// outbox, retried in order on every tick (and /readyz reports it), and the
+// events are published anyway, because an operator who sees an unpersisted
+// alert is better off than one who sees none. While batches wait, a new one
+// queues behind them without a commit attempt of its own, so a hung store
+// costs the ticks, not every reading. The commit does not inherit the
+// caller's cancellation (a client hanging up must not undo what it asked
+// for).
 func (e *Engine) apply(ctx context.Context, s *step) error {
+	e.stamp(s)
+	s.batch.Command = commandOf(ctx)
+	if !s.batch.Empty() {
+		if e.box.len() > 0 {
+			e.enqueueLocked(s.batch)
+		} else {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+			defer cancel()
+			started := e.now()
+			if err := e.store.Commit(cctx, s.batch); fenced(err) {
+				return ErrFenced
+			} else if refused(err) {
+				e.log.Error("the store refused a batch as invalid; it is dropped, not retried (a bug upstream)", "err", err)
+			} else if err != nil {
+				e.storeFailedLocked(err, true)
+				e.enqueueLocked(s.batch)
+			} else {
+				e.storeOKLocked(started)
+			}
+		}
+	}
+	e.publishLocked(s)
+	return nil
+}
+
+// command commits an operator's step (acknowledge, emergency on or off, a
+// testing control) and only then publishes it: a 2xx means it is stored.
+// When the store cannot take it (or earlier batches still wait, which it
+// must not overtake), undo reverts what the caller already changed in
+// memory, nothing is published, and the error is crowd.ErrUnavailable
+// (503) naming the store's problem. The caller holds e.mu.
+func (e *Engine) command(ctx context.Context, s *step, undo func()) error {
+	e.stamp(s)
+	s.batch.Command = commandOf(ctx)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	e.flushOutboxLocked(cctx)
+	err, invalid := errWaiting, false
+	if e.box.len() == 0 {
+		started := e.now()
+		if err = e.store.Commit(cctx, s.batch); err == nil {
+			e.storeOKLocked(started)
+		} else if invalid = refused(err); !invalid && !fenced(err) {
+			e.storeFailedLocked(err, true)
+		}
+	}
+	if err != nil {
+		if undo != nil {
+			undo()
+		}
+		e.noticeLocked()
+		switch {
+		case fenced(err):
+			return ErrFenced
+		case invalid:
+			// Not the store failing: no 503, no degraded state, and no
+			// crowd.Error either (the caller's input was fine): a 500.
+			return fmt.Errorf("engine: the store refused the change as invalid: %v", err)
+		}
+		st := e.statusLocked()
+		return crowd.Errorf(crowd.ErrUnavailable, "the store cannot commit (%s, %d batches waiting): nothing was changed; try again when it is back",
+			st.Reason, st.Waiting)
+	}
+	e.publishLocked(s)
+	return nil
+}
+
+// fenced reports that this engine may no longer commit: its own check
+// (cluster's local lease) or the store's (a newer leader committed).
+func fenced(err error) bool { return errors.Is(err, ErrFenced) || errors.Is(err, store.ErrFenced) }
+
+// refused reports a batch the store rejected for its content (sqlrow's
+// validation), which no retry will change: kept in the outbox it would
+// block every later commit, and every operator command, for ever.
+func refused(err error) bool { return err != nil && crowd.ErrorCode(err) == crowd.ErrInvalid }
+
+// errWaiting stands for "earlier batches still wait": a command must not be
+// committed ahead of them.
+var errWaiting = errors.New("earlier changes still wait to be committed")
+
+// stamp dates the step's events and vouches, with Through, that once its
+// batch is committed the store has every durable event up to the newest id
+// handed out: batches commit in id order, and a refused command's ids are
+// never published.
+func (e *Engine) stamp(s *step) {
 	now := e.now()
 	for i := range s.batch.Events {
 		s.batch.Events[i].At = now
 	}
-	if !s.batch.Empty() {
-		s.batch.Command = commandOf(ctx)
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-		defer cancel()
-		e.flushOutboxLocked(cctx)
-		if len(e.outbox) > 0 {
-			e.outbox = append(e.outbox, s.batch)
-			e.log.Error("store unavailable: publishing anyway, the commit waits in order", "waiting", len(e.outbox))
-		} else if err := e.store.Commit(cctx, s.batch); errors.Is(err, ErrFenced) || errors.Is(err, store.ErrFenced) {
-			return ErrFenced
-		} else if err != nil {
-			e.outbox = append(e.outbox, s.batch)
-			e.log.Error("store commit failed; publishing anyway and retrying the commit", "err", err, "alerts", len(s.batch.Alerts))
-		}
-	}
 	for _, ev := range s.events {
 		ev.At = now
 	}
+	if !s.batch.Empty() {
+		s.batch.Through = e.seq.Last()
+	}
+}
+
+// publishLocked publishes the step's events, then a store-health change.
+func (e *Engine) publishLocked(s *step) {
 	if len(s.events) > 0 {
 		e.pub.Publish(s.events...)
 	}
-	return nil
-}
-
-// flushOutboxLocked retries batches the store refused, oldest first.
-func (e *Engine) flushOutboxLocked(ctx context.Context) {
-	for len(e.outbox) > 0 {
-		if err := e.store.Commit(ctx, e.outbox[0]); err != nil {
-			return
-		}
-		e.outbox = e.outbox[1:]
-		if len(e.outbox) == 0 {
-			e.log.Info("store recovered; every waiting batch is committed")
-		}
-	}
-}
-
-// Ready reports whether the store is reachable and nothing waits to be
-// committed (for /readyz).
-func (e *Engine) Ready(ctx context.Context) error {
-	e.mu.Lock()
-	e.flushOutboxLocked(ctx)
-	waiting := len(e.outbox)
-	e.mu.Unlock()
-	if waiting > 0 {
-		return fmt.Errorf("store: %d batches waiting to be committed", waiting)
-	}
-	return e.store.Ping(ctx)
+	e.noticeLocked()
 }
 
 func densityEvent(id event.ID, r crowd.DensityReading) *event.Event {

@@ -47,10 +47,17 @@ type Metrics struct {
 	alerts   *prometheus.CounterVec
 	latency  prometheus.Histogram
 	writes   prometheus.Counter
+	// The store's health (engine.StoreObserver).
+	storeDegraded prometheus.Gauge
+	outbox        prometheus.Gauge
+	commitFails   prometheus.Counter
 }
 
-// The engine calls Ingested and AlertChanged.
-var _ engine.Observer = (*Metrics)(nil)
+// The engine calls Ingested and AlertChanged, and reports its store.
+var (
+	_ engine.Observer      = (*Metrics)(nil)
+	_ engine.StoreObserver = (*Metrics)(nil)
+)
 
 // New builds the registry with every series registered.
 func New(opts Options) *Metrics {
@@ -81,9 +88,21 @@ func New(opts Options) *Metrics {
 			Name: "crowdrisk_stream_writes_total",
 			Help: "Stream writes that carried at least one event (several events coalesce into one write).",
 		}),
+		storeDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "crowdrisk_store_degraded",
+			Help: "1 while the store fails (commits refused, or its check fails): alerts are shown but not yet saved, operator commands get 503.",
+		}),
+		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "crowdrisk_store_outbox_batches",
+			Help: "Batches of engine-made changes waiting, in order, to be committed.",
+		}),
+		commitFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crowdrisk_store_commit_failures_total",
+			Help: "Commits the store refused (each retry counts).",
+		}),
 	}
 	m.reg.MustRegister(
-		m.ingested, m.alerts, m.latency, m.writes,
+		m.ingested, m.alerts, m.latency, m.writes, m.storeDegraded, m.outbox, m.commitFails,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -111,6 +130,19 @@ func (m *Metrics) Ingested(n int) { m.ingested.Add(float64(n)) }
 // AlertChanged counts one alert change (engine.Observer).
 func (m *Metrics) AlertChanged(a crowd.Alert) {
 	m.alerts.WithLabelValues(a.Level.String(), string(a.Status), string(a.Kind)).Inc()
+}
+
+// StoreCommitFailed counts a refused commit (engine.StoreObserver).
+func (m *Metrics) StoreCommitFailed() { m.commitFails.Inc() }
+
+// StoreState sets the store gauges (engine.StoreObserver).
+func (m *Metrics) StoreState(degraded bool, waiting int) {
+	v := 0.0
+	if degraded {
+		v = 1
+	}
+	m.storeDegraded.Set(v)
+	m.outbox.Set(float64(waiting))
 }
 
 // OnDelivered records one stream write of n events whose oldest was

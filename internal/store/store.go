@@ -42,15 +42,37 @@ type Batch struct {
 	// committed: a leader that takes over a command its predecessor
 	// carried out but never answered does not carry it out twice.
 	Command string
+	// Through, when not zero, is the engine's word that once this batch is
+	// committed every durable event with an id up to Through is stored (it
+	// commits in id order, so a batch is only committed after every earlier
+	// one). LastEventID reports at least Through, so the next process
+	// continues above it and knows how far the store is complete.
+	Through event.ID
+	// Lost records ranges of ids whose durable events may never reach the
+	// store (a process that died with commits waiting, events dropped at the
+	// engine's outbox bound). EventsAfter reports covered=false to a client
+	// whose last id falls inside one: it may have seen what the store lacks.
+	Lost []Gap
 }
 
 // ErrFenced is Commit's answer to a batch whose Fence is lower than one
 // already committed.
 var ErrFenced = errors.New("store: a newer leader has committed since; this instance is fenced")
 
+// Gap is the open range of event ids (After, Before). A client whose last
+// id lies strictly inside it may have been shown events the store does not
+// have, and must be reset instead of resumed.
+type Gap struct {
+	After, Before event.ID
+}
+
+// Contains reports whether id lies strictly inside the gap.
+func (g Gap) Contains(id event.ID) bool { return g.After < id && id < g.Before }
+
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0
+	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 &&
+		b.Through.IsZero() && len(b.Lost) == 0
 }
 
 // StoredEvent is an event as persisted: enough to put it back on the wire.
@@ -90,12 +112,14 @@ type Store interface {
 	Alert(ctx context.Context, id string) (crowd.Alert, error)
 	// Emergency returns the current emergency state (nil when none).
 	Emergency(ctx context.Context) (*crowd.EmergencyMode, error)
-	// LastEventID is the highest event id ever committed (0 when none), so
-	// a restarted engine continues the sequence.
+	// LastEventID is the highest event id ever committed or vouched for by
+	// a batch's Through (0 when none), so a restarted engine continues the
+	// sequence, and knows that the store is complete up to it.
 	LastEventID(ctx context.Context) (event.ID, error)
 	// EventsAfter returns committed events with after < id <= upTo, oldest
 	// first, at most limit of them. covered is false when events newer than
-	// after were pruned, so the caller cannot replay without a gap.
+	// after were pruned, or after lies inside a Lost gap, so the caller
+	// cannot replay without a gap.
 	EventsAfter(ctx context.Context, after, upTo event.ID, limit int) (events []StoredEvent, covered bool, err error)
 	// PruneEvents deletes events older than keepAfter and beyond the newest
 	// keep events, and remembers the highest id it deleted (for covered).

@@ -147,6 +147,12 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.Timestamp, string(in.Kind), in.ZoneID, in.AlertID,
 			sqlrow.IncidentLevel(in), in.Actor, in.Message)
 	}
+	if !b.Through.IsZero() {
+		q.Queue(upsertMax, throughKey, int64(b.Through))
+	}
+	for _, g := range b.Lost {
+		q.Queue(upsertMax, lostKey(g.After), int64(g.Before))
+	}
 	return q, nil
 }
 
@@ -161,6 +167,10 @@ func (s *Store) CommandDone(ctx context.Context, key string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// upsertMax raises a meta counter (never lowers it).
+const upsertMax = `INSERT INTO meta (key, value) VALUES ($1, $2)
+	ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`
 
 // Emergency returns the newest emergency row, nil when it ended (or none).
 func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {

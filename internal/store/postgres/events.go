@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,13 +18,48 @@ const defaultEventLimit = 10000
 
 const prunedKey = "pruned_up_to"
 
+// throughKey holds the highest Batch.Through committed; lostPrefix keys
+// one Batch.Lost gap each ("lost_after:<After>" = Before).
+const (
+	throughKey = "complete_through"
+	lostPrefix = "lost_after:"
+)
+
+func lostKey(after event.ID) string { return lostPrefix + strconv.FormatInt(int64(after), 10) }
+
+// lostGaps reads every recorded gap; there is one per crash at most, and
+// PruneEvents forgets those below the pruned mark.
+func lostGaps(ctx context.Context, c *pgx.Conn) ([]store.Gap, error) {
+	rows, err := c.Query(ctx, "SELECT key, value FROM meta WHERE key LIKE 'lost_after:%'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Gap
+	for rows.Next() {
+		var (
+			key    string
+			before int64
+		)
+		if err := rows.Scan(&key, &before); err != nil {
+			return nil, err
+		}
+		after, err := strconv.ParseInt(strings.TrimPrefix(key, lostPrefix), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("meta %s: %w", key, err)
+		}
+		out = append(out, store.Gap{After: event.ID(after), Before: event.ID(before)})
+	}
+	return out, rows.Err()
+}
+
 // LastEventID is the highest id ever committed, pruned or not.
 func (s *Store) LastEventID(ctx context.Context) (event.ID, error) {
 	var last int64
 	err := s.read(ctx, func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, `SELECT GREATEST(
 			COALESCE((SELECT MAX(id) FROM events), 0),
-			COALESCE((SELECT value FROM meta WHERE key = $1), 0))`, prunedKey).Scan(&last)
+			COALESCE((SELECT MAX(value) FROM meta WHERE key IN ($1, $2)), 0))`, prunedKey, throughKey).Scan(&last)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: last event id: %w", err)
@@ -46,6 +83,7 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 	var (
 		pruned int64
 		out    []store.StoredEvent
+		gaps   []store.Gap
 	)
 	err := s.read(ctx, func(c *pgx.Conn) error {
 		pruned, out = 0, []store.StoredEvent{}
@@ -76,12 +114,23 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 			}
 			out = append(out, store.StoredEvent{ID: event.ID(*id), Topic: event.Topic(topic), Type: ty, Data: data, At: time.UnixMilli(at)})
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		// Read after the events: gaps only ever get added, so a newer list
+		// can only be more careful.
+		gaps, err = lostGaps(ctx, c)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("postgres: events: %w", err)
 	}
-	return out, int64(after) >= pruned, nil
+	covered := int64(after) >= pruned
+	for _, g := range gaps {
+		covered = covered && !g.Contains(after)
+	}
+	return out, covered, nil
 }
 
 // PruneEvents bounds the history by age and by count: an event goes when it
@@ -116,8 +165,12 @@ func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) 
 		if _, err := tx.Exec(ctx, "DELETE FROM events WHERE id <= $1", cut); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
-			ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`, prunedKey, cut)
+		if _, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`, prunedKey, cut); err != nil {
+			return err
+		}
+		// A gap that ends below the pruned mark says nothing the mark does not.
+		_, err := tx.Exec(ctx, "DELETE FROM meta WHERE key LIKE 'lost_after:%' AND value <= $1", cut)
 		return err
 	})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // Alerts lists the alerts that match f, newest raised first.
 func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) ([]crowd.Alert, error) {
 	q, args := sqlrow.AlertsQuery(f, sqlrow.Question)
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := s.rd().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: alerts: %w", err)
 	}
@@ -34,7 +34,7 @@ func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) ([]crowd.Alert,
 
 // Alert returns one alert by id.
 func (s *Store) Alert(ctx context.Context, id string) (crowd.Alert, error) {
-	a, err := sqlrow.ScanAlert(s.read.QueryRowContext(ctx, sqlrow.AlertQuery(sqlrow.Question), id).Scan)
+	a, err := sqlrow.ScanAlert(s.rd().QueryRowContext(ctx, sqlrow.AlertQuery(sqlrow.Question), id).Scan)
 	if err == sql.ErrNoRows {
 		return crowd.Alert{}, &crowd.Error{Code: crowd.ErrNotFound, Field: "id", Message: fmt.Sprintf("no alert with id %q", id)}
 	}

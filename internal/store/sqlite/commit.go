@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -16,22 +17,54 @@ var upsertAlert = sqlrow.UpsertAlert(sqlrow.Question)
 
 // Commit applies the batch in one transaction on the single writer
 // connection: all of it, or nothing.
+//
+// As on PostgreSQL, a batch with events is idempotent: if all its events
+// are stored already (an earlier attempt committed after all, though it
+// reported an error), committing it again succeeds without writing. The
+// engine retries a refused batch until it goes through; without this, one
+// such batch would block its outbox for ever.
 func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if b.Empty() {
 		return nil
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	// A commit into a file the path no longer names would be lost at the
+	// next start: refuse it (health.go).
+	if err := s.checkFile(ctx); err != nil {
+		return err
+	}
+	err := s.commit(ctx, b)
+	if err != nil && len(b.Events) > 0 && strings.Contains(err.Error(), "UNIQUE constraint failed: events.id") {
+		if stored, serr := s.eventsStored(ctx, b.Events); serr == nil && stored {
+			return nil
+		}
+	}
+	return err
+}
+
+func (s *Store) commit(ctx context.Context, b store.Batch) error {
+	tx, err := s.wr().BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	defer tx.Rollback()
 	if err := commitBatch(ctx, tx, b); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	return nil
+}
+
+// eventsStored reports whether every one of evs is in the store.
+func (s *Store) eventsStored(ctx context.Context, evs []store.StoredEvent) (bool, error) {
+	for _, e := range evs {
+		var n int
+		if err := s.rd().QueryRowContext(ctx, "SELECT COUNT(*) FROM events WHERE id = ?", int64(e.ID)).Scan(&n); err != nil || n == 0 {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
@@ -81,8 +114,22 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 			return fmt.Errorf("incident: %w", err)
 		}
 	}
+	if !b.Through.IsZero() {
+		if _, err := tx.ExecContext(ctx, upsertMax, throughKey, int64(b.Through)); err != nil {
+			return fmt.Errorf("through: %w", err)
+		}
+	}
+	for _, g := range b.Lost {
+		if _, err := tx.ExecContext(ctx, upsertMax, lostKey(g.After), int64(g.Before)); err != nil {
+			return fmt.Errorf("lost: %w", err)
+		}
+	}
 	return nil
 }
+
+// upsertMax raises a meta counter (never lowers it).
+const upsertMax = `INSERT INTO meta (key, value) VALUES (?, ?)
+	ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`
 
 func insertEmergency(ctx context.Context, tx *sql.Tx, m *crowd.EmergencyMode) error {
 	if m == nil {
@@ -114,7 +161,7 @@ func (s *Store) Emergency(ctx context.Context) (*crowd.EmergencyMode, error) {
 		m     crowd.EmergencyMode
 		zones string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
+	err := s.rd().QueryRowContext(ctx, `SELECT ended, active, reason, zone_ids, activated_at, activated_by
 		FROM emergency ORDER BY seq DESC LIMIT 1`).Scan(&ended, &m.Active, &m.Reason, &zones, &m.ActivatedAt, &m.ActivatedBy)
 	if err == sql.ErrNoRows || (err == nil && ended) {
 		return nil, nil

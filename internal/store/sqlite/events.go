@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/event"
@@ -16,13 +18,50 @@ const defaultEventLimit = 10000
 
 const prunedKey = "pruned_up_to"
 
+// throughKey holds the highest Batch.Through committed; lostPrefix keys
+// one Batch.Lost gap each ("lost_after:<After>" = Before).
+const (
+	throughKey = "complete_through"
+	lostPrefix = "lost_after:"
+)
+
+func lostKey(after event.ID) string { return lostPrefix + strconv.FormatInt(int64(after), 10) }
+
+// lostGaps reads every recorded gap; there is one per crash at most, and
+// PruneEvents forgets those below the pruned mark.
+func lostGaps(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]store.Gap, error) {
+	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta WHERE key LIKE 'lost_after:%'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Gap
+	for rows.Next() {
+		var (
+			key    string
+			before int64
+		)
+		if err := rows.Scan(&key, &before); err != nil {
+			return nil, err
+		}
+		after, err := strconv.ParseInt(strings.TrimPrefix(key, lostPrefix), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("meta %s: %w", key, err)
+		}
+		out = append(out, store.Gap{After: event.ID(after), Before: event.ID(before)})
+	}
+	return out, rows.Err()
+}
+
 // LastEventID is the highest id ever committed, pruned or not, so that a
 // restarted engine continues after it even when the history was emptied.
 func (s *Store) LastEventID(ctx context.Context) (event.ID, error) {
 	var last int64
-	err := s.read.QueryRowContext(ctx, `SELECT MAX(
+	err := s.rd().QueryRowContext(ctx, `SELECT MAX(
 		COALESCE((SELECT MAX(id) FROM events), 0),
-		COALESCE((SELECT value FROM meta WHERE key = ?), 0))`, prunedKey).Scan(&last)
+		COALESCE((SELECT MAX(value) FROM meta WHERE key IN (?, ?)), 0))`, prunedKey, throughKey).Scan(&last)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: last event id: %w", err)
 	}
@@ -41,7 +80,7 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 	if upTo.IsZero() {
 		hi = int64(^uint64(0) >> 1)
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rd().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: events: %w", err)
 	}
@@ -72,7 +111,15 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("sqlite: events: %w", err)
 	}
-	return out, int64(after) >= pruned, nil
+	gaps, err := lostGaps(ctx, tx)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	covered := int64(after) >= pruned
+	for _, g := range gaps {
+		covered = covered && !g.Contains(after)
+	}
+	return out, covered, nil
 }
 
 // PruneEvents bounds the history by age and by count: an event goes when it
@@ -81,7 +128,7 @@ func (s *Store) EventsAfter(ctx context.Context, after, upTo event.ID, limit int
 // the id order, so that the one remembered number, the highest pruned id,
 // describes exactly what is gone.
 func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.wr().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: prune: %w", err)
 	}
@@ -109,6 +156,10 @@ func (s *Store) PruneEvents(ctx context.Context, olderThan time.Time, keep int) 
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`, prunedKey, cut); err != nil {
+		return fmt.Errorf("sqlite: prune: %w", err)
+	}
+	// A gap that ends below the pruned mark says nothing the mark does not.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key LIKE 'lost_after:%' AND value <= ?", cut); err != nil {
 		return fmt.Errorf("sqlite: prune: %w", err)
 	}
 	return tx.Commit()

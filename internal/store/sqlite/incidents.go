@@ -12,7 +12,7 @@ import (
 // Incidents lists the incident log in store order (Seq), oldest first.
 func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]crowd.Incident, error) {
 	q, args := sqlrow.IncidentsQuery(f, sqlrow.Question)
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := s.rd().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: incidents: %w", err)
 	}

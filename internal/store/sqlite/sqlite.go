@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"sync"
+	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/store"
 
@@ -29,9 +31,20 @@ const busyTimeoutMs = 10000
 
 // Store is a store.Store on a SQLite file. It is safe for concurrent use.
 type Store struct {
-	write *sql.DB // exactly one connection: SQLite's single writer
-	read  *sql.DB // read-only connections for queries
+	path string
+
+	mu    sync.RWMutex // guards the pools and id, swapped when a deleted file is restored
+	write *sql.DB      // exactly one connection: SQLite's single writer
+	read  *sql.DB      // read-only connections for queries
+	id    fileID       // the file the pools have open (health.go)
+
+	checkMu sync.Mutex // one deep check or restore at a time
+	quickAt time.Time  // last passed quick_check
+	failed  bool       // the last quick_check failed: reopen before the next
 }
+
+func (s *Store) rd() *sql.DB { s.mu.RLock(); defer s.mu.RUnlock(); return s.read }
+func (s *Store) wr() *sql.DB { s.mu.RLock(); defer s.mu.RUnlock(); return s.write }
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date. Opening an up-to-date file changes nothing.
@@ -39,9 +52,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	write, read, err := openPools(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
+	}
+	id, err := identify(path)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return &Store{path: path, write: write, read: read, id: id}, nil
+}
+
+// openPools opens the writer (migrating the file) and the readers.
+func openPools(ctx context.Context, path string) (write, read *sql.DB, err error) {
+	write, err = sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -52,12 +80,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// half-built schema.
 	if err := migrate(ctx, write, migrationFiles); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err = sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	readers := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(readers)
@@ -65,9 +93,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := read.PingContext(ctx); err != nil {
 		write.Close()
 		read.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	return &Store{write: write, read: read}, nil
+	return write, read, nil
 }
 
 // dsn builds the connection string. Pragmas are per connection, so they go
@@ -93,17 +121,10 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Ping checks that the file can still be read.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	return nil
-}
-
 // Close closes both pools. The WAL is checkpointed by SQLite when the last
 // connection closes.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return errors.Join(s.read.Close(), s.write.Close())
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventsAfter", testEventsAfter},
 		{"PruneByCount", testPruneByCount},
 		{"PruneByAge", testPruneByAge},
+		{"ThroughAndLost", testThroughAndLost},
 		{"Incidents", testIncidents},
 		{"Concurrency", testConcurrency},
 		{"SurvivesReopen", testSurvivesReopen},

@@ -60,7 +60,7 @@ const ME_URL = '/api/auth/me';
 const LOGIN_URL = '/admin/crowd-risk/login';
 
 // Which topic a message type belongs to.
-const TOPIC_OF_TYPE = { density: 'density', alert: 'alerts', emergency: 'alerts' };
+const TOPIC_OF_TYPE = { density: 'density', alert: 'alerts', emergency: 'alerts', store: 'alerts' };
 
 // backoffDelay is the wait after the failures-th consecutive failure:
 // base * 2^(failures-1), capped at max, plus jitter in [0, ratio * delay).

@@ -10,6 +10,7 @@ import { renderMap } from './venue-map.js';
 import { renderAlerts } from './alerts.js';
 import { renderEmergency, bindEmergencyControls } from './emergency.js';
 import { renderTimeline } from './timeline.js';
+import { createStoreBanner } from './storebanner.js';
 
 const HISTORY_MINUTES = 10;
 
@@ -51,9 +52,13 @@ async function main() {
   // A "no data" zone's age counts up every second with no message at all.
   setInterval(() => tickAges(document), 1000);
 
+  const storeBanner = createStoreBanner(document);
+  byId('page-error').after(storeBanner.element);
+
   // Subscribe before anything is awaited: the snapshot may already be on its way.
-  conn.onReset((topics) => { state.dropTopics(topics); markAll(); });
+  conn.onReset((topics) => { state.dropTopics(topics); if (topics.includes('alerts')) storeBanner.clear(); markAll(); });
   conn.onMessage((msg) => {
+    if (msg.type === 'store') { storeBanner.update(msg.data); return; }
     const prevEmergency = state.emergency;
     const changed = state.apply(msg);
     if (!changed) return;
