@@ -68,7 +68,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +79,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // start runs the binary and waits until /healthz answers.
-func start(t *testing.T, addr, dataDir string, args ...string) *proc {
+func start(t testing.TB, addr, dataDir string, args ...string) *proc {
 	t.Helper()
 	all := append([]string{"--addr", addr, "--data-dir", dataDir, "--heartbeat", "1s", "--rate-limit", "100000", "--rate-burst", "100000"}, args...)
 	p := &proc{cmd: exec.Command(binary, all...), base: "http://" + addr, out: &syncBuffer{}, done: make(chan struct{})}
@@ -119,7 +119,7 @@ func (p *proc) kill() {
 }
 
 // stop ends the engine with SIGTERM, as an orderly redeploy does.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -22,7 +22,7 @@ type readyz struct {
 	Redis  string `json:"redis"`
 }
 
-func (p *proc) readyz(t *testing.T) readyz {
+func (p *proc) readyz(t testing.TB) readyz {
 	t.Helper()
 	c := &http.Client{Timeout: 3 * time.Second}
 	resp, err := c.Get(p.base + "/readyz")
@@ -41,7 +41,7 @@ func (p *proc) readyz(t *testing.T) readyz {
 
 // startCluster runs n instances of the real binary on one Redis and one
 // PostgreSQL database.
-func startCluster(t *testing.T, n int, redisURL string) []*proc {
+func startCluster(t testing.TB, n int, redisURL string) []*proc {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	var ps []*proc
@@ -53,7 +53,7 @@ func startCluster(t *testing.T, n int, redisURL string) []*proc {
 }
 
 // waitLeader waits until exactly one of ps says it leads.
-func waitLeader(t *testing.T, ps []*proc, within time.Duration) *proc {
+func waitLeader(t testing.TB, ps []*proc, within time.Duration) *proc {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {

@@ -41,6 +41,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		jsonOut   string
 	)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "the running engine")
+	fs.StringVar(&cfg.PostURL, "post-url", "", "post the readings to this other instance of the cluster (default: --url)")
 	fs.StringVar(&cfg.Token, "token", cfg.Token, "Bearer token (viewer and sensor roles) [$CROWDRISK_TOKEN]")
 	fs.IntVar(&cfg.Subscribers, "subscribers", cfg.Subscribers, "SSE streams to open")
 	fs.StringVar(&cfg.Topics, "topics", cfg.Topics, "topics of each stream (density or density,alerts)")

@@ -36,8 +36,12 @@ const (
 
 // Config is one benchmark run.
 type Config struct {
-	URL   string // the engine, e.g. http://127.0.0.1:8080
-	Token string // Bearer token, empty without auth
+	URL string // the engine, e.g. http://127.0.0.1:8080
+	// PostURL, when set, is another instance of the same cluster that the
+	// readings are posted to, so the run measures the way from one
+	// instance through Redis to the streams of another.
+	PostURL string
+	Token   string // Bearer token, empty without auth
 
 	Subscribers int    // SSE streams to open
 	Topics      string // topics of each stream, e.g. "density" or "density,alerts"
@@ -86,6 +90,11 @@ func DefaultConfig() Config {
 
 // Validate checks the values a flag parser cannot.
 func (c Config) Validate() error {
+	if c.PostURL != "" {
+		if p, err := url.Parse(c.PostURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("--post-url %q is not an http(s) URL", c.PostURL)
+		}
+	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case err != nil || u.Scheme != "http" || u.Host == "":

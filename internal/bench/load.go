@@ -13,6 +13,7 @@ import (
 type loader struct {
 	cfg     Config
 	api     *client
+	post    *client // where readings go: api, or another instance (--post-url)
 	zones   []string
 	table   *sentTable
 	streams *streams
@@ -55,7 +56,7 @@ func normalDensity() float64 { return 0.3 + 0.6*rand.Float64() }
 func (l *loader) send(ctx context.Context, rs []reading, body []byte) ([]*sentReading, error) {
 	entries := l.table.add(rs)
 	l.rep.ReadingsSent += int64(len(rs))
-	n, err := l.api.postReadings(ctx, appendReadings(body[:0], rs))
+	n, err := l.post.postReadings(ctx, appendReadings(body[:0], rs))
 	if err != nil {
 		l.table.remove(rs)
 		l.rep.ReadingsRefused += int64(len(rs))
@@ -208,7 +209,7 @@ func (l *loader) ingest(ctx context.Context) error {
 				}
 				body = appendReadings(body[:0], batch)
 				sent.Add(int64(len(batch)))
-				n, err := l.api.postReadings(ctx, body)
+				n, err := l.post.postReadings(ctx, body)
 				if err != nil {
 					if ctx.Err() == nil {
 						refused.Add(int64(len(batch)))

@@ -72,7 +72,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		measureIdle(rep, m0, m1)
 	}
 
-	load := loader{cfg: cfg, api: api, zones: zones, table: table, streams: st, rep: rep, say: say}
+	post := api
+	if cfg.PostURL != "" {
+		post = newClient(strings.TrimRight(cfg.PostURL, "/"), cfg.Token)
+		rep.note("readings posted to %s, streams on %s", cfg.PostURL, cfg.URL)
+	}
+	load := loader{cfg: cfg, api: api, post: post, zones: zones, table: table, streams: st, rep: rep, say: say}
 	t0, cpu0 := time.Now(), processCPU()
 	switch cfg.Mode {
 	case ModeStream:
