@@ -89,4 +89,3 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
-
