@@ -93,8 +93,10 @@ type Options struct {
 	// end its streams; nil: nothing to end.
 	SignedOut func(session string)
 	// Ready reports whether the engine can serve (store, Redis...); nil is
-	// always ready.
-	Ready   func(context.Context) error
+	// always ready. Its details (the role and each dependency's state of an
+	// instance of a cluster) are added to /readyz's answer, so that a load
+	// balancer and an operator see the same thing from one handler.
+	Ready   func(context.Context) (details map[string]any, err error)
 	Metrics http.Handler // mounted at GET /metrics when not nil
 	Logger  *slog.Logger
 	Now     func() time.Time

@@ -38,7 +38,8 @@ func TestFullDiskAnswers503AndReadyzNamesTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Engine, o.Ready = eng, eng.Ready
+		o.Engine = eng
+		o.Ready = func(ctx context.Context) (map[string]any, error) { return nil, eng.Ready(ctx) }
 	})
 	var a crowd.Alert
 	if r := e.do("POST", Prefix+"/testing/alert", `{"zoneId":"hall","level":"critical"}`); r.status/100 != 2 {

@@ -305,11 +305,13 @@ func TestStatusMapping(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	var ready error
-	e := start(t, true, func(o *Options) { o.Ready = func(context.Context) error { return ready } })
+	e := start(t, true, func(o *Options) {
+		o.Ready = func(context.Context) (map[string]any, error) { return map[string]any{"role": "leader"}, ready }
+	})
 	if r := e.do("GET", "/healthz", ""); r.status != 200 {
 		t.Fatalf("healthz %d", r.status)
 	}
-	if r := e.do("GET", "/readyz", ""); r.status != 200 || !strings.Contains(string(r.body), `"ready"`) {
+	if r := e.do("GET", "/readyz", ""); r.status != 200 || !strings.Contains(string(r.body), `"ready"`) || !strings.Contains(string(r.body), `"role":"leader"`) {
 		t.Fatalf("readyz %d %s", r.status, r.body)
 	}
 	ready = errors.Join(errors.New("store: ping failed"), errors.New("redis: connection refused"))

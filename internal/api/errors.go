@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
@@ -37,6 +38,17 @@ func statusOf(code string) int {
 		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
+}
+
+// ErrorWriter is the API's error response for handlers outside this
+// package (the streams' refusals before their head is written), so every
+// error a client gets has one shape and one status mapping.
+func ErrorWriter(log *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{log: log}
+	return s.fail
 }
 
 // fail answers a request with err and logs it, once, here at the edge:

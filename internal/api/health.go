@@ -16,15 +16,22 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
+	body := map[string]any{}
 	if s.opts.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		if err := s.opts.Ready(ctx); err != nil {
+		details, err := s.opts.Ready(ctx)
+		for k, v := range details {
+			body[k] = v
+		}
+		if err != nil {
 			s.log.DebugContext(r.Context(), "not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error()})
+			body["status"], body["error"] = "unavailable", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body["status"] = "ready"
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }

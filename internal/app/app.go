@@ -116,13 +116,14 @@ func (a *App) build(ctx context.Context) error {
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
 		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
+		WriteError: api.ErrorWriter(log),
 	})
 	handler, err := a.handler()
 	if err != nil {
 		return err
 	}
 	a.server = &http.Server{
-		Handler:           a.withClusterStatus(handler),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -165,7 +166,7 @@ func (a *App) handler() (http.Handler, error) {
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
-		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		Ready:     a.ready, Logger: a.log, Metrics: a.metrics.Handler(),
 		SignedOut: func(session string) {
 			if n := a.streams.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)

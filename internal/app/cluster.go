@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -113,33 +111,16 @@ func (a *App) simIngest(ctx context.Context, in []crowd.ReadingInput) error {
 	return err
 }
 
-// withClusterStatus answers /readyz itself with --redis, saying what each
-// dependency and the role are, so that a load balancer and an operator see
-// the same thing; every other request goes to h.
-func (a *App) withClusterStatus(h http.Handler) http.Handler {
+// ready is /readyz's check. With --redis it says what each dependency and
+// the role are, so that a load balancer and an operator see the same thing.
+func (a *App) ready(ctx context.Context) (map[string]any, error) {
 	if a.cluster == nil {
-		return h
+		return nil, a.live().Ready(ctx)
 	}
-	node := a.cluster.node
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/readyz" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		st := node.Status(ctx)
-		body := map[string]any{"status": "ready", "role": st.Role, "store": st.Store, "redis": st.Redis,
-			"leader": st.Leader, "instance": st.Self}
-		code := http.StatusOK
-		if !st.Ready {
-			body["status"], code = "unavailable", http.StatusServiceUnavailable
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(body)
-	})
+	st := a.cluster.node.Status(ctx)
+	details := map[string]any{"role": st.Role, "store": st.Store, "redis": st.Redis,
+		"leader": st.Leader, "instance": st.Self}
+	return details, st.Err()
 }
 
 func (a *App) closeCluster() {

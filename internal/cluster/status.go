@@ -48,8 +48,10 @@ func tokenPart(v string) string {
 
 // Ready is the readiness check for internal/api: an error names what
 // failed (store, Redis, or an unknown role).
-func (n *Node) Ready(ctx context.Context) error {
-	s := n.Status(ctx)
+func (n *Node) Ready(ctx context.Context) error { return n.Status(ctx).Err() }
+
+// Err names what is not ready, nil when ready.
+func (s Status) Err() error {
 	if s.Ready {
 		return nil
 	}

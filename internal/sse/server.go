@@ -493,6 +493,9 @@ func (c *conn) write(b []byte) error {
 	return c.rc.Flush()
 }
 
+// writeJSONError is the fallback when Options.WriteError is not given (this
+// package's own tests); the application always passes the API's, so a
+// client gets one error shape and one status mapping everywhere.
 func writeJSONError(w http.ResponseWriter, _ *http.Request, err error) {
 	var e *crowd.Error
 	if !errors.As(err, &e) {
