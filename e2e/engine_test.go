@@ -3,14 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // repoRoot is the module root (the directory holding go.mod).
@@ -32,44 +31,24 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-// buildEngine builds the real binary, as a user would run it. The build
+// buildEngine builds the real binary, as a user would run it, with the
+// harness shared with cmd/crowdrisk's tests (internal/testenv). The build
 // cache makes every build after the first a link step.
 func buildEngine(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "crowdrisk")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crowdrisk")
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/crowdrisk: %v\n%s", err, out)
+	bin, err := testenv.BuildBinary(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
-// freeAddr finds a loopback port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// engine is one crowdrisk process; restart keeps its port and data dir,
-// as a redeploy would.
+// engine is one crowdrisk process; start (after kill) restarts it on its
+// port and data dir, as a redeploy would.
 type engine struct {
-	t       *testing.T
-	bin     string
-	addr    string
-	dataDir string
-	args    []string
-	env     []string // CROWDRISK_* settings of this engine, "KEY=value"
-	bearer  string   // token for the test's own API calls; empty without a secret
-	cmd     *exec.Cmd
-	log     *os.File
-	exited  chan struct{}
+	*testenv.Process
+	addr   string
+	bearer string // token for the test's own API calls; empty without a secret
 }
 
 // startEngine starts the loopback demo: no JWT secret, everyone is admin.
@@ -81,59 +60,20 @@ func startEngine(t *testing.T, bin string, extra ...string) *engine {
 // startEngineEnv starts an engine with env ("KEY=value") added to an
 // environment cleared of every CROWDRISK_* variable, so that a secret
 // exported in the shell running the tests cannot change what a test means.
+// It is ready when /readyz answers (it needs no token).
 func startEngineEnv(t *testing.T, bin string, env []string, extra ...string) *engine {
 	t.Helper()
-	dir := t.TempDir()
-	logf, err := os.Create(filepath.Join(dir, "engine.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &engine{t: t, bin: bin, addr: freeAddr(t), dataDir: filepath.Join(dir, "data"), args: extra, env: env, log: logf}
-	t.Cleanup(func() {
-		e.kill()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("engine log:\n%s", tail(string(b), 4000))
-		}
-	})
-	e.start()
-	return e
+	p := testenv.StartProcess(t, bin, testenv.ProcessOptions{Args: extra, Env: env, ReadyPath: "/readyz"})
+	return &engine{Process: p, addr: p.Addr}
 }
 
-func (e *engine) url(path string) string { return "http://" + e.addr + path }
+func (e *engine) url(path string) string { return e.Base + path }
 
-func (e *engine) start() {
-	e.t.Helper()
-	args := append([]string{"--addr", e.addr, "--data-dir", e.dataDir, "--heartbeat", "1s"}, e.args...)
-	e.cmd = exec.Command(e.bin, args...)
-	e.cmd.Env = engineEnv(e.env)
-	e.cmd.Stdout = e.log
-	e.cmd.Stderr = e.log
-	if err := e.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(e.cmd, e.exited)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-e.exited:
-			e.t.Fatalf("engine exited during start-up: %v", e.cmd.ProcessState)
-		default:
-		}
-		// /readyz needs no token, so this works with and without a secret.
-		res, err := http.Get(e.url("/readyz"))
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	e.t.Fatalf("engine did not answer on %s within 20s", e.addr)
-}
+func (e *engine) start() { e.Start() }
+
+// kill ends the process the hard way (SIGKILL): no graceful goodbye to
+// the browsers, like a crash or a power cut.
+func (e *engine) kill() { e.Kill() }
 
 // authorize adds the engine's test token to a request of the test's own.
 func (e *engine) authorize(req *http.Request) {
@@ -143,30 +83,7 @@ func (e *engine) authorize(req *http.Request) {
 }
 
 // engineEnv is the test's environment without CROWDRISK_* variables, plus env.
-func engineEnv(env []string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CROWDRISK_") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, env...)
-}
-
-// kill ends the process the hard way (SIGKILL): no graceful goodbye to
-// the browsers, like a crash or a power cut.
-func (e *engine) kill() {
-	if e.cmd == nil || e.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-e.exited:
-		return
-	default:
-	}
-	_ = e.cmd.Process.Kill()
-	<-e.exited
-}
+func engineEnv(env []string) []string { return testenv.ProcessEnv(env) }
 
 // holdStream opens a stream and keeps it open until the test ends or
 // release is called, so that an engine started with --max-streams 1 turns
@@ -217,11 +134,4 @@ func streamRefused(e *engine) error {
 		return fmt.Errorf("second stream: status %d, want 503", res.StatusCode)
 	}
 	return nil
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

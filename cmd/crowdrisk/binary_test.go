@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +19,8 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
-// binary is the crowdrisk command built once for the tests in this file:
-// they run the real program, as a user would.
+// binary is the crowdrisk command built once for the tests in this package
+// (with the race detector): they run the real program, as a user would.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -31,10 +28,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "crowdrisk")
-	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
+	binary, err = testenv.BuildBinary(dir, true)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building crowdrisk: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -43,91 +39,33 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is one running engine.
+// proc is one running engine (testenv's harness, shared with e2e), with
+// the short names these tests use.
 type proc struct {
+	*testenv.Process
 	cmd  *exec.Cmd
 	base string
-	out  *syncBuffer
-	done chan struct{}
+	out  *testenv.SyncBuffer
+	done <-chan struct{}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = testenv.SyncBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+func freeAddr(t testing.TB) string { return testenv.FreeAddr(t) }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs the binary and waits until /healthz answers.
+// start runs the binary (the test's environment passed on, so a test can
+// t.Setenv a CROWDRISK_ setting) and waits until /healthz answers.
 func start(t testing.TB, addr, dataDir string, args ...string) *proc {
 	t.Helper()
-	all := append([]string{"--addr", addr, "--data-dir", dataDir, "--heartbeat", "1s", "--rate-limit", "100000", "--rate-burst", "100000"}, args...)
-	p := &proc{cmd: exec.Command(binary, all...), base: "http://" + addr, out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("crowdrisk exited at start:\n%s", p.out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("crowdrisk did not become healthy:\n%s", p.out.String())
-	return nil
+	p := testenv.StartProcess(t, binary, testenv.ProcessOptions{Addr: addr, DataDir: dataDir, InheritEnv: true,
+		Args: append([]string{"--rate-limit", "100000", "--rate-burst", "100000"}, args...)})
+	return &proc{Process: p, cmd: p.Cmd, base: p.Base, out: p.Out, done: p.Done()}
 }
 
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Kill()
-	<-p.done
-}
+func (p *proc) kill() { p.Kill() }
 
 // stop ends the engine with SIGTERM, as an orderly redeploy does.
-func (p *proc) stop(t testing.TB) {
-	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("crowdrisk did not stop on SIGTERM:\n%s", p.out.String())
-	}
-}
+func (p *proc) stop(t testing.TB) { p.Stop(t) }
 
 func (p *proc) post(t *testing.T, path string, body any) (int, []byte) {
 	t.Helper()

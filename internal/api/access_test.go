@@ -127,7 +127,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 // The table itself is the policy; pin its important lines so that a change
 // to who may do what is a deliberate one.
 func TestRouteTablePolicy(t *testing.T) {
-	table := (&server{opts: Options{Engine: newFakeEngine(time.Now), Streams: fakeStreams{}, TestingEnabled: true}}).routes()
+	table := (&server{opts: Options{Engine: newSpyEngine(t, time.Now), Streams: fakeStreams{}, TestingEnabled: true}}).routes()
 	need := map[string]auth.Role{}
 	for _, rt := range table {
 		need[rt.pattern] = rt.need

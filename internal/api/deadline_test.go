@@ -91,7 +91,7 @@ func TestBodyDeadlineIsLiftedOnceTheBodyIsIn(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	e := start(t, false, func(o *Options) {
 		o.BodyTimeout = timeout
-		o.Engine = slowAlert{o.Engine.(*fakeEngine), 3 * timeout}
+		o.Engine = slowAlert{o.Engine.(*spyEngine), 3 * timeout}
 	})
 	r := e.do("POST", Prefix+"/testing/alert", `{"zoneId":"gate-a","level":"warning","message":"drill"}`)
 	if r.status/100 != 2 {
@@ -102,7 +102,7 @@ func TestBodyDeadlineIsLiftedOnceTheBodyIsIn(t *testing.T) {
 // slowAlert works for a while before it raises a test alert, unless its
 // request ends meanwhile.
 type slowAlert struct {
-	*fakeEngine
+	*spyEngine
 	delay time.Duration
 }
 
@@ -112,5 +112,5 @@ func (s slowAlert) TestAlert(ctx context.Context, zoneID string, level crowd.Lev
 	case <-ctx.Done():
 		return crowd.Alert{}, ctx.Err()
 	}
-	return s.fakeEngine.TestAlert(ctx, zoneID, level, message, actor)
+	return s.spyEngine.TestAlert(ctx, zoneID, level, message, actor)
 }

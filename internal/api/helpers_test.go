@@ -21,8 +21,8 @@ var testSecret = []byte("test-secret-test-secret-test-secret!")
 // t0 is the fake "now" of every test.
 var t0 = time.UnixMilli(1764270000000)
 
-// clock is the fake time source (the only fake the tests use besides the
-// engine's stand-in).
+// clock is the fake time source (the only fake the tests use: the engine is
+// the real one on a temporary SQLite file, see spy_test.go).
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -39,7 +39,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
-	engine *fakeEngine
+	engine *spyEngine
 	clock  *clock
 	logs   *syncBuffer
 }
@@ -61,7 +61,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func start(t *testing.T, withAuth bool, edit func(*Options)) *env {
 	t.Helper()
 	c := &clock{t: t0}
-	e := &env{t: t, engine: newFakeEngine(c.Now), clock: c, logs: &syncBuffer{}}
+	e := &env{t: t, engine: newSpyEngine(t, c.Now), clock: c, logs: &syncBuffer{}}
 	opts := Options{
 		Engine:         e.engine,
 		Streams:        fakeStreams{},
