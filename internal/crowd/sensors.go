@@ -45,7 +45,13 @@ type sensor struct {
 	density float64
 	count   *int
 	silent  bool
-	alert   *alertEntry // its open sensor alert, if any
+	// known: its density is known (it reported since this monitor
+	// started); a sensor restored from the registry is watched for silence
+	// but fused only once it reports.
+	known bool
+	alert *alertEntry // its open sensor alert, if any
+	// saved is the last_seen last handed to the store (SensorsToSave).
+	saved time.Time
 	// notified is when its sensor alert was last notified (ms): one sensor
 	// flapping is re-notified at most once per RenotifyGap, and another
 	// sensor going silent is news of its own.
@@ -78,7 +84,7 @@ func (z *zoneState) forgetSensor(s *sensor) {
 
 // live reports whether s counts in the zone's fusion at now (engine clock).
 func (z *zoneState) live(s *sensor, now time.Time) bool {
-	return !s.silent && now.Sub(s.seen) < z.rules.SensorTimeout
+	return s.known && !s.silent && now.Sub(s.seen) < z.rules.SensorTimeout
 }
 
 // fusion is a zone's fused latest reading.
@@ -134,7 +140,7 @@ func (z *zoneState) fuse(now time.Time) fusion {
 func (m *Monitor) sensorReported(z *zoneState, r Reading, received time.Time, c *changes) {
 	s := z.sensorFor(r.SensorID)
 	s.time, s.seen, s.density, s.count = r.Time, received, r.Density, r.Count
-	s.silent = false
+	s.silent, s.known = false, true
 	if s.alert != nil {
 		e := s.alert
 		s.alert = nil
@@ -203,4 +209,45 @@ func (m *Monitor) ForgetSensor(zoneID, sensorID string) {
 	if s := z.sensors[sensorID]; s != nil && s.alert == nil {
 		z.forgetSensor(s)
 	}
+}
+
+// SensorSeen is a sensor's last report, for the store's sensor registry.
+type SensorSeen struct {
+	ZoneID, SensorID string
+	LastSeen         time.Time // the engine's clock
+}
+
+// SensorsToSave returns the sensors whose last report the store should
+// learn (new ones, and the others at most once per every), so that a
+// restarted engine or a new leader still notices a sensor that falls
+// silent. The test sensor is never saved.
+func (m *Monitor) SensorsToSave(every time.Duration) []SensorSeen {
+	var out []SensorSeen
+	for _, z := range m.zones {
+		for _, s := range z.sensorOrder {
+			if s.id == TestSensorID || !s.known || !s.seen.After(s.saved) || (!s.saved.IsZero() && s.seen.Sub(s.saved) < every) {
+				continue
+			}
+			s.saved = s.seen
+			out = append(out, SensorSeen{ZoneID: z.zone.ID, SensorID: s.id, LastSeen: s.seen})
+		}
+	}
+	return out
+}
+
+// RestoreSensor puts back a sensor the store's registry knows: watched for
+// silence from lastSeen on (it raises its alert if it does not report again
+// within the timeout), fused once it reports. Unknown zones and sensors a
+// day silent are ignored.
+func (m *Monitor) RestoreSensor(zoneID, sensorID string, lastSeen, now time.Time) {
+	z := m.byID[zoneID]
+	if z == nil || sensorID == TestSensorID || now.Sub(lastSeen) >= sensorForget || len(z.sensors) >= MaxSensorsPerZone {
+		return
+	}
+	s := z.sensorFor(sensorID)
+	if s.known {
+		return
+	}
+	s.seen = later(s.seen, lastSeen)
+	s.saved = s.seen
 }

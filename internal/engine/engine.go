@@ -137,6 +137,16 @@ func (e *Engine) restore(ctx context.Context) error {
 		return err
 	}
 	e.monitor.Restore(open, nil)
+	// The sensors heard from before: one that stays silent now raises its
+	// alert after the timeout, as it would have without the restart.
+	sensors, err := e.store.Sensors(ctx)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	for _, st := range sensors {
+		e.monitor.RestoreSensor(st.ZoneID, st.SensorID, time.UnixMilli(st.LastSeen), now)
+	}
 	em, err := e.store.Emergency(ctx)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/store"
 )
 
 // override holds a zone at a density for the testing controls: Run feeds it
@@ -17,6 +18,11 @@ type override struct {
 	until   time.Time
 	actor   string
 }
+
+// saveSensorsEvery is how often a live sensor's last report goes to the
+// store's registry: a restarted engine may judge a sensor silent up to this
+// much early, and the registry costs one small write per sensor this often.
+const saveSensorsEvery = 15 * time.Second
 
 // violationHold is how long a mock violation holds its zone: past the
 // longest dwell, with time to see the alert raised.
@@ -167,6 +173,9 @@ func (e *Engine) tick(ctx context.Context) {
 		s.alert(a)
 	}
 	s.incidents(p.Incidents...)
+	for _, st := range e.monitor.SensorsToSave(saveSensorsEvery) {
+		s.batch.Sensors = append(s.batch.Sensors, store.SensorState{ZoneID: st.ZoneID, SensorID: st.SensorID, LastSeen: st.LastSeen.UnixMilli()})
+	}
 	if len(s.events) > 0 || !s.batch.Empty() {
 		_ = e.apply(ctx, s)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/store"
+	"github.com/crowdrisk/crowdrisk/internal/store/sqlite"
 )
 
 // Issue 11 through the engine: emergency mode only from a dwelled emergency,
@@ -185,5 +187,46 @@ func TestTestingHoldOutvotesSensorsAndEnds(t *testing.T) {
 	f.feed(t, "ramp", 0.5, 1)
 	if got, _ := f.eng.monitor.LatestOf("ramp"); got.Density != 0.5 || got.Sensors != 1 {
 		t.Fatalf("after the hold: %+v", got)
+	}
+}
+
+// TestSilentSensorIsNoticedAcrossARestart: the store keeps the sensors the
+// engine heard from, so a sensor that never reports again after a restart
+// still raises its alert after the timeout.
+func TestSilentSensorIsNoticedAcrossARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crowdrisk.db")
+	c := &clock{t: t0}
+	s1, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := open(t, path, c, s1)
+	for range 3 {
+		c.add(time.Second)
+		if _, err := f.eng.Ingest(ctx, []crowd.ReadingInput{{ZoneID: "hall", SensorID: "door-1", Density: f64(1)}}); err != nil {
+			t.Fatal(err)
+		}
+		f.eng.tick(ctx)
+	}
+	s1.Close()
+
+	g := open(t, path, c, nil) // the engine restarts; door-1 never reports again
+	for range 61 {
+		c.add(time.Second)
+		g.eng.tick(ctx)
+	}
+	stillOpen, err := g.eng.Alerts(ctx, store.AlertFilter{Open: true})
+	if err != nil || len(stillOpen) != 1 || stillOpen[0].Kind != crowd.KindSensor || stillOpen[0].SensorID != "door-1" {
+		t.Fatalf("after a restart and a minute of silence: %v %+v", err, stillOpen)
+	}
+	// It reports again: the alert resolves, and the sensor is fused again.
+	c.add(time.Second)
+	out, err := g.eng.Ingest(ctx, []crowd.ReadingInput{{ZoneID: "hall", SensorID: "door-1", Density: f64(1.5)}})
+	if err != nil || out[0].Sensors != 1 || out[0].Density != 1.5 {
+		t.Fatalf("door-1 back: %v %+v", err, out)
+	}
+	if left, _ := g.eng.Alerts(ctx, store.AlertFilter{Open: true}); len(left) != 0 {
+		t.Fatalf("still open: %+v", left)
 	}
 }

@@ -42,6 +42,10 @@ type Batch struct {
 	// committed: a leader that takes over a command its predecessor
 	// carried out but never answered does not carry it out twice.
 	Command string
+	// Sensors are upserted by zone and sensor id: the engine's registry of
+	// the sensors it has heard from, so that a restarted engine (or a new
+	// leader) still notices one that falls silent.
+	Sensors []SensorState
 	// Through, when not zero, is the engine's word that once this batch is
 	// committed every durable event with an id up to Through is stored (it
 	// commits in id order, so a batch is only committed after every earlier
@@ -69,9 +73,17 @@ type Gap struct {
 // Contains reports whether id lies strictly inside the gap.
 func (g Gap) Contains(id event.ID) bool { return g.After < id && id < g.Before }
 
+// SensorState is what the store keeps of one sensor: when it was last
+// heard from, by the engine's clock (ms since the epoch).
+type SensorState struct {
+	ZoneID   string
+	SensorID string
+	LastSeen int64
+}
+
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 &&
+	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 && len(b.Sensors) == 0 &&
 		b.Through.IsZero() && len(b.Lost) == 0
 }
 
@@ -126,6 +138,8 @@ type Store interface {
 	PruneEvents(ctx context.Context, olderThan time.Time, keep int) error
 	// Incidents lists the incident log, oldest first.
 	Incidents(ctx context.Context, f IncidentFilter) ([]crowd.Incident, error)
+	// Sensors lists the sensor registry (see Batch.Sensors).
+	Sensors(ctx context.Context) ([]SensorState, error)
 	// CommandDone reports whether a batch with this Command key committed.
 	CommandDone(ctx context.Context, key string) (bool, error)
 	// Ping checks that the backend is reachable (for /readyz).

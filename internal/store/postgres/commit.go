@@ -116,6 +116,9 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 	} else {
 		q.Queue("SELECT pg_advisory_xact_lock($1)", commitLock)
 	}
+	for _, st := range b.Sensors {
+		q.Queue(sqlrow.UpsertSensor(sqlrow.Dollar), st.ZoneID, st.SensorID, st.LastSeen)
+	}
 	if b.Command != "" {
 		q.Queue(`INSERT INTO commands (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, b.Command, time.Now().UnixMilli())
 	}
@@ -154,6 +157,31 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 		q.Queue(upsertMax, lostKey(g.After), int64(g.Before))
 	}
 	return q, nil
+}
+
+// Sensors lists the sensor registry.
+func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
+	out := []store.SensorState{}
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		out = out[:0]
+		rows, err := c.Query(ctx, sqlrow.SensorsQuery)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st store.SensorState
+			if err := rows.Scan(&st.ZoneID, &st.SensorID, &st.LastSeen); err != nil {
+				return err
+			}
+			out = append(out, st)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sensors: %w", err)
+	}
+	return out, nil
 }
 
 // CommandDone reports whether a batch with this command key committed.

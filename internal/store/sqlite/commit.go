@@ -91,6 +91,11 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 			return fmt.Errorf("command: %w", err)
 		}
 	}
+	for _, st := range b.Sensors {
+		if _, err := tx.ExecContext(ctx, sqlrow.UpsertSensor(sqlrow.Question), st.ZoneID, st.SensorID, st.LastSeen); err != nil {
+			return fmt.Errorf("sensor %s/%s: %w", st.ZoneID, st.SensorID, err)
+		}
+	}
 	for _, a := range b.Alerts {
 		if _, err := tx.ExecContext(ctx, upsertAlert, sqlrow.AlertArgs(a)...); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
@@ -143,6 +148,24 @@ func insertEmergency(ctx context.Context, tx *sql.Tx, m *crowd.EmergencyMode) er
 	_, err = tx.ExecContext(ctx, `INSERT INTO emergency (ended, active, reason, zone_ids, activated_at, activated_by)
 		VALUES (0, ?, ?, ?, ?, ?)`, m.Active, m.Reason, string(zones), m.ActivatedAt, m.ActivatedBy)
 	return err
+}
+
+// Sensors lists the sensor registry.
+func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
+	rows, err := s.rd().QueryContext(ctx, sqlrow.SensorsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sensors: %w", err)
+	}
+	defer rows.Close()
+	out := []store.SensorState{}
+	for rows.Next() {
+		var st store.SensorState
+		if err := rows.Scan(&st.ZoneID, &st.SensorID, &st.LastSeen); err != nil {
+			return nil, fmt.Errorf("sqlite: sensors: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
 }
 
 // CommandDone reports whether a batch with this command key committed.

@@ -77,3 +77,13 @@ func Validate(b store.Batch) error {
 // FenceKey is the meta row that holds the highest lease token committed
 // (store.Batch.Fence).
 const FenceKey = "fence"
+
+// UpsertSensor records a sensor's last_seen (never moving it back: a
+// late-committed older batch must not make a live sensor look silent).
+func UpsertSensor(ph Placeholder) string {
+	return "INSERT INTO sensors (zone_id, sensor_id, last_seen) VALUES (" + ph(1) + ", " + ph(2) + ", " + ph(3) +
+		") ON CONFLICT (zone_id, sensor_id) DO UPDATE SET last_seen = excluded.last_seen WHERE sensors.last_seen < excluded.last_seen"
+}
+
+// SensorsQuery lists the sensor registry in a stable order.
+const SensorsQuery = "SELECT zone_id, sensor_id, last_seen FROM sensors ORDER BY zone_id, sensor_id"

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"SurvivesReopen", testSurvivesReopen},
 		{"Fence", testFence},
 		{"Command", testCommand},
+		{"Sensors", testSensors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
