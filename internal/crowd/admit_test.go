@@ -39,6 +39,7 @@ func TestAdmitRefusesBadReadings(t *testing.T) {
 		{"impossible count", ReadingInput{ZoneID: "gate", Count: &big}, "[0].count", "physically impossible"},
 		{"both density and count", ReadingInput{ZoneID: "gate", Density: f64(1), Count: &big}, "[0].density", "not both"},
 		{"reserved sensor", ReadingInput{ZoneID: "gate", SensorID: TestSensorID, Density: f64(1)}, "[0].sensorId", "reserved"},
+		{"sensor id with a newline", ReadingInput{ZoneID: "gate", SensorID: "cam\nFORGED", Density: f64(1)}, "[0].sensorId", "control characters"},
 		{"sensor id too long (characters)", ReadingInput{ZoneID: "gate", SensorID: strings.Repeat("é", 65), Density: f64(1)}, "[0].sensorId", "at most 64 characters"},
 	}
 	for _, c := range cases {

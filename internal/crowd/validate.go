@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -46,6 +47,21 @@ func CheckReason(reason string) error {
 	return CheckText("reason", reason, MaxTextLen)
 }
 
+// checkID refuses an id that is too long or holds control characters: ids
+// end up in alert messages, logs and the CSV export, where a newline or an
+// escape sequence would forge lines.
+func checkID(field, id string) error {
+	if err := CheckText(field, id, MaxIDLen); err != nil {
+		return err
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return Invalidf(field, "must not contain control characters (found %U)", r)
+		}
+	}
+	return nil
+}
+
 // Check is the half of a reading's validation that needs no state: fields
 // present, in range, and of the right shape.
 func (in ReadingInput) Check() error {
@@ -57,10 +73,10 @@ func (in ReadingInput) Check() error {
 	case in.Density == nil && in.Count == nil:
 		return Invalidf("density", "is required (persons per m²), or give count instead")
 	}
-	if err := CheckText("zoneId", in.ZoneID, MaxIDLen); err != nil {
+	if err := checkID("zoneId", in.ZoneID); err != nil {
 		return err
 	}
-	if err := CheckText("sensorId", in.SensorID, MaxIDLen); err != nil {
+	if err := checkID("sensorId", in.SensorID); err != nil {
 		return err
 	}
 	if in.Density != nil {
