@@ -1,0 +1,147 @@
+package chaos
+
+import (
+	"context"
+	"math/rand"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// fault is one injected failure, from its start to its healing.
+type fault struct {
+	Kind     string
+	Target   string
+	Start    time.Time
+	End      time.Time
+	Injected bool // false: the environment did not allow it (Note says why)
+	Note     string
+}
+
+// injector breaks and heals the deployment at random, from the seed.
+type injector struct {
+	e      *deployment
+	rng    *rand.Rand
+	faults []fault
+}
+
+func (j *injector) jitter(min, spread time.Duration) time.Duration {
+	return min + time.Duration(j.rng.Int63n(int64(spread)))
+}
+
+// run injects faults one after another until ctx ends or until passes;
+// each fault heals itself before the next starts.
+func (j *injector) run(ctx context.Context, until time.Time) {
+	kinds := []string{"kill-restart", "pause-leader", "redis-restart", "postgres-restart"}
+	if j.e.mode == "single" {
+		kinds = []string{"kill-restart", "disk-full", "read-only"}
+	}
+	for {
+		sleep(ctx, j.jitter(2*time.Second, 3*time.Second))
+		if ctx.Err() != nil || time.Now().After(until) {
+			return
+		}
+		f := fault{Kind: kinds[j.rng.Intn(len(kinds))], Start: time.Now(), Injected: true}
+		j.inject(ctx, &f)
+		f.End = time.Now()
+		j.faults = append(j.faults, f)
+		j.e.logf("fault %-16s %-10s %5s %s", f.Kind, f.Target, f.End.Sub(f.Start).Round(100*time.Millisecond), f.Note)
+	}
+}
+
+func (j *injector) inject(ctx context.Context, f *fault) {
+	e := j.e
+	switch f.Kind {
+	case "kill-restart":
+		in := e.insts[j.rng.Intn(len(e.insts))]
+		f.Target = in.name
+		in.signal(syscall.SIGKILL)
+		sleep(ctx, j.jitter(500*time.Millisecond, 1500*time.Millisecond))
+		e.restart(in)
+	case "pause-leader":
+		i := leader(e.bases())
+		if i < 0 {
+			i = j.rng.Intn(len(e.insts))
+			f.Note = "no leader answered; paused a random instance"
+		}
+		in := e.insts[i]
+		f.Target = in.name
+		in.signal(syscall.SIGSTOP)
+		sleep(ctx, e.lease+j.jitter(time.Second, 1500*time.Millisecond))
+		in.signal(syscall.SIGCONT)
+	case "redis-restart":
+		f.Target = "redis"
+		e.redis.stop()
+		sleep(ctx, j.jitter(time.Second, 2*time.Second))
+		if err := e.redis.start(); err != nil {
+			e.problem(vProcess, "redis did not restart: %v", err)
+		}
+	case "postgres-restart":
+		f.Target = "postgres"
+		e.pg.stop()
+		sleep(ctx, j.jitter(time.Second, 3*time.Second))
+		if err := e.pg.start(); err != nil {
+			e.problem(vProcess, "postgres did not restart: %v", err)
+		}
+	case "disk-full":
+		f.Target = "data dir"
+		if err := e.disk.fill(); err != nil {
+			f.Injected, f.Note = false, err.Error()
+			return
+		}
+		sleep(ctx, j.jitter(3*time.Second, 3*time.Second))
+		if err := e.disk.free(); err != nil {
+			e.problem(vProcess, "could not free the disk: %v", err)
+		}
+	case "read-only":
+		j.readOnly(ctx, f)
+	}
+}
+
+// readOnly remounts the data directory read-only under the running engine
+// if the kernel lets it (it refuses while a file is open for writing);
+// otherwise it kills the engine, remounts, and starts it on the read-only
+// directory: it must either run (not ready) or exit with a clear error,
+// never panic. Then it heals and the engine must start again.
+func (j *injector) readOnly(ctx context.Context, f *fault) {
+	e := j.e
+	in := e.insts[0]
+	f.Target = in.name
+	if err := e.disk.remount(true); err == nil {
+		f.Note = "live remount"
+		sleep(ctx, j.jitter(3*time.Second, 2*time.Second))
+		if err := e.disk.remount(false); err != nil {
+			e.problem(vProcess, "could not remount rw: %v", err)
+		}
+		return
+	} else if !strings.Contains(err.Error(), "busy") {
+		f.Injected, f.Note = false, err.Error()
+		return
+	}
+	in.signal(syscall.SIGKILL)
+	if err := e.disk.remount(true); err != nil {
+		f.Injected, f.Note = false, err.Error()
+		e.restart(in)
+		return
+	}
+	if err := in.start(); err != nil {
+		f.Note = "start on a read-only dir refused: " + lastLine(err.Error())
+	} else {
+		f.Note = "started on a read-only dir"
+		sleep(ctx, j.jitter(2*time.Second, 2*time.Second))
+	}
+	if err := e.disk.remount(false); err != nil {
+		e.problem(vProcess, "could not remount rw: %v", err)
+	}
+	if !in.running() {
+		e.restart(in)
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(s, "\n"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
