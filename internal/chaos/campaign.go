@@ -169,9 +169,10 @@ func runMode(ctx context.Context, cfg Config, mode string, dur time.Duration) (*
 		wg.Add(1)
 		go func() { defer wg.Done(); w.operator(wctx, i) }()
 	}
-	j := &injector{e: e, rng: rand.New(rand.NewSource(cfg.Seed))}
+	j := &injector{e: e, w: w, rng: rand.New(rand.NewSource(cfg.Seed))}
 	j.run(wctx, time.Now().Add(dur-4*time.Second))
 	wg.Wait()
+	w.inflight.Wait()
 	e.heal()
 	obs.Faults = j.faults
 	e.logf("workload over: %d operator requests, %d faults; settling", len(w.ops), len(j.faults))
@@ -196,4 +197,13 @@ func runMode(ctx context.Context, cfg Config, mode string, dur time.Duration) (*
 	m := &ModeResult{Mode: mode, Seed: cfg.Seed, Duration: dur, Out: dir, obs: obs, verdict: check(obs), readings: w.reading}
 	e.logf("checked: %d violations", m.verdict.count())
 	return m, nil
+}
+
+func parseSeed(s string) (int64, error) {
+	var n int64
+	_, err := fmt.Sscan(s, &n)
+	if err != nil {
+		return 0, fmt.Errorf("seed %q: %w", s, err)
+	}
+	return n, nil
 }

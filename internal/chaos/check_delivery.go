@@ -88,7 +88,8 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 					preMax = id
 				}
 			}
-			if id <= pos && !cur.pending {
+			// An alert change seen twice is counted (and reported) below.
+			if id <= pos && !cur.pending && !(id == pos && alertTopic(r.Type)) {
 				kind := vOrder
 				if id == pos {
 					kind = vDuplicate

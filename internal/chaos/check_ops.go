@@ -3,6 +3,7 @@ package chaos
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -136,6 +137,7 @@ func statusKey(o op) string {
 func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 
 func trim(s string) string {
+	s = strings.TrimSpace(s)
 	if len(s) > 120 {
 		return s[:120] + "…"
 	}

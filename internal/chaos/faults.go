@@ -21,6 +21,7 @@ type fault struct {
 // injector breaks and heals the deployment at random, from the seed.
 type injector struct {
 	e      *deployment
+	w      *workload
 	rng    *rand.Rand
 	faults []fault
 }
@@ -54,7 +55,14 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 	switch f.Kind {
 	case "kill-restart":
 		in := e.insts[j.rng.Intn(len(e.insts))]
+		// Half the time the leader, with commands forwarded to it by the
+		// others in flight: a command executed and not yet recorded runs
+		// again under the next leader.
+		if i := leader(e.bases()); i >= 0 && j.rng.Intn(2) == 0 {
+			in = e.insts[i]
+		}
 		f.Target = in.name
+		j.strike()
 		in.signal(syscall.SIGKILL)
 		sleep(ctx, j.jitter(500*time.Millisecond, 1500*time.Millisecond))
 		e.restart(in)
@@ -66,11 +74,15 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 		}
 		in := e.insts[i]
 		f.Target = in.name
+		j.strike()
 		in.signal(syscall.SIGSTOP)
-		sleep(ctx, e.lease+j.jitter(time.Second, 1500*time.Millisecond))
+		// Longer than the lease: another instance must take over, and
+		// nothing the paused one holds may stall it.
+		sleep(ctx, e.lease+j.jitter(time.Second, 3*time.Second))
 		in.signal(syscall.SIGCONT)
 	case "redis-restart":
 		f.Target = "redis"
+		j.strike()
 		e.redis.stop()
 		sleep(ctx, j.jitter(time.Second, 2*time.Second))
 		if err := e.redis.start(); err != nil {
@@ -78,6 +90,7 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 		}
 	case "postgres-restart":
 		f.Target = "postgres"
+		j.strike()
 		e.pg.stop()
 		sleep(ctx, j.jitter(time.Second, 3*time.Second))
 		if err := e.pg.start(); err != nil {
@@ -85,6 +98,7 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 		}
 	case "disk-full":
 		f.Target = "data dir"
+		j.strike()
 		if err := e.disk.fill(); err != nil {
 			f.Injected, f.Note = false, err.Error()
 			return
@@ -136,6 +150,18 @@ func (j *injector) readOnly(ctx context.Context, f *fault) {
 	if !in.running() {
 		e.restart(in)
 	}
+}
+
+// strike sends a burst of test alerts to every instance just before a
+// fault (the followers forward theirs to the leader), then waits 0-30 ms,
+// so that the fault lands while they are executed and committed.
+func (j *injector) strike() {
+	var targets []string
+	for _, x := range j.e.insts {
+		targets = append(targets, x.base())
+	}
+	j.w.burst(targets, 2*len(targets))
+	time.Sleep(time.Duration(j.rng.Intn(30)) * time.Millisecond)
 }
 
 func lastLine(s string) string {

@@ -30,12 +30,16 @@ func (o op) ok() bool { return o.Status >= 200 && o.Status < 300 }
 // workload drives the instances: sensors and operators, on loopback only,
 // until ctx ends.
 type workload struct {
-	bases   []string
-	seed    int64
-	client  *http.Client
-	mu      sync.Mutex
-	ops     []op
-	reading map[string]int // status of posted readings, counted
+	bases  []string
+	seed   int64
+	client *http.Client
+	mu     sync.Mutex
+	ops    []op
+	burstN int
+	// inflight are the requests of bursts, which may hang on a paused
+	// instance; the campaign waits for them before it judges.
+	inflight sync.WaitGroup
+	reading  map[string]int // status of posted readings, counted
 }
 
 func newWorkload(bases []string, seed int64) *workload {
@@ -166,6 +170,35 @@ func (w *workload) operator(ctx context.Context, i int) {
 		w.mu.Lock()
 		w.ops = append(w.ops, o)
 		w.mu.Unlock()
+	}
+}
+
+// burst fires n test alerts at once at the given instances, without
+// waiting: the injector strikes while they are in flight, so that a fault
+// lands inside a commit or between executing a forwarded command and
+// recording it, where the bugs live.
+func (w *workload) burst(targets []string, n int) {
+	w.mu.Lock()
+	w.burstN++
+	b := w.burstN
+	w.mu.Unlock()
+	for k := 0; k < n; k++ {
+		base := targets[k%len(targets)]
+		msg := fmt.Sprintf("chaos burst %d-%d-%d", w.seed, b, k)
+		w.inflight.Add(1)
+		go func() {
+			defer w.inflight.Done()
+			o := op{Kind: "test-alert", Instance: base, Arg: msg, Start: time.Now()}
+			code, resp, err := w.do(http.MethodPost, base+"/api/crowd-risk/testing/alert",
+				map[string]string{"zoneId": "gate-b", "level": "warning", "message": msg})
+			o.End, o.Status, o.Body = time.Now(), code, resp
+			if err != nil {
+				o.Err = err.Error()
+			}
+			w.mu.Lock()
+			w.ops = append(w.ops, o)
+			w.mu.Unlock()
+		}()
 	}
 }
 
