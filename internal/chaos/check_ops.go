@@ -49,21 +49,22 @@ func checkOps(o *observation, v *verdict) {
 			if !op.ok() {
 				continue
 			}
-			var a struct{ AcknowledgedBy string }
-			json.Unmarshal([]byte(op.Body), &a)
-			sa, ok := st.Alerts[op.Arg]
-			if !ok || sa.AckBy == "" || (sa.Status != "acknowledged" && sa.Status != "resolved") {
-				v.add(vLost, "acknowledge of %s answered %d by %s at %s: the store has status %q acknowledgedBy %q",
-					op.Arg, op.Status, op.Instance, clock(op.Start), sa.Status, sa.AckBy)
-				continue
-			}
-			acked := false
+			// An escalation later makes an acknowledged alert active again
+			// (a past acknowledgement was for a lesser danger), so the
+			// table may no longer show it: the event log must.
+			sa := st.Alerts[op.Arg]
+			inTable := sa.AckBy != "" && (sa.Status == "acknowledged" || sa.Status == "resolved")
+			inLog := false
 			for _, e := range alertEvents[op.Arg] {
 				var d struct{ AcknowledgedBy string }
 				json.Unmarshal(e.Data, &d)
-				acked = acked || d.AcknowledgedBy != ""
+				inLog = inLog || d.AcknowledgedBy != ""
 			}
-			if !acked {
+			switch {
+			case !inTable && !inLog:
+				v.add(vLost, "acknowledge of %s answered %d by %s at %s: neither the table (status %q) nor the log shows it acknowledged",
+					op.Arg, op.Status, op.Instance, clock(op.Start), sa.Status)
+			case !inLog:
 				v.add(vNoEvent, "acknowledge of %s answered %d: no event of the log shows it acknowledged", op.Arg, op.Status)
 			}
 		case "emergency-on":

@@ -37,12 +37,20 @@ func (j *injector) run(ctx context.Context, until time.Time) {
 	if j.e.mode == "single" {
 		kinds = []string{"kill-restart", "disk-full", "read-only"}
 	}
+	var bag []string
 	for {
-		sleep(ctx, j.jitter(2*time.Second, 3*time.Second))
+		sleep(ctx, j.jitter(time.Second, 2*time.Second))
 		if ctx.Err() != nil || time.Now().After(until) {
 			return
 		}
-		f := fault{Kind: kinds[j.rng.Intn(len(kinds))], Start: time.Now(), Injected: true}
+		// Every kind once, in a random order, then again: a short run
+		// still meets each fault, and the seed still decides.
+		if len(bag) == 0 {
+			bag = append(bag, kinds...)
+			j.rng.Shuffle(len(bag), func(a, b int) { bag[a], bag[b] = bag[b], bag[a] })
+		}
+		f := fault{Kind: bag[0], Start: time.Now(), Injected: true}
+		bag = bag[1:]
 		j.inject(ctx, &f)
 		f.End = time.Now()
 		j.faults = append(j.faults, f)
@@ -104,8 +112,18 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 			return
 		}
 		sleep(ctx, j.jitter(3*time.Second, 3*time.Second))
+		// Half the time the engine dies before the disk is freed (a crash,
+		// a redeploy): whatever it answered 2xx must be on disk already.
+		crash := j.rng.Intn(2) == 0
+		if crash {
+			f.Note = "killed while full"
+			e.insts[0].signal(syscall.SIGKILL)
+		}
 		if err := e.disk.free(); err != nil {
 			e.problem(vProcess, "could not free the disk: %v", err)
+		}
+		if crash {
+			e.restart(e.insts[0])
 		}
 	case "read-only":
 		j.readOnly(ctx, f)
