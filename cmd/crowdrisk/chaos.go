@@ -38,6 +38,11 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "chaos: seed %d (rerun with --seed %d)\n", cfg.Seed, cfg.Seed)
 	res, err := chaos.Run(ctx, cfg)
+	if err != nil {
+		// Interrupted or unable to run: what was judged so far is shown,
+		// marked as such, and the run fails.
+		fmt.Fprintf(stdout, "campaign incomplete: %v\n", err)
+	}
 	if res != nil {
 		res.Print(stdout)
 	}
