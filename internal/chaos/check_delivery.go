@@ -32,7 +32,7 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 		preMax     event.ID // highest id seen on this connection while cut is pending
 		conn       = -1
 		sent       event.ID
-		wantReset  bool
+		wantReset  bool // a reconnect was answered resumed=false: a reset must follow
 		w          = newView()
 		incomplete bool
 		reported   = map[string]bool{}
@@ -46,8 +46,9 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 		w, incomplete, preMax, pos = newView(), false, 0, 0
 	}
 	for _, r := range s.recs {
-		if r.Conn != conn && r.Kind != "refused" {
-			conn, preMax = r.Conn, 0
+		if r.Conn != conn {
+			// A connection that ended before its reset could come owes none.
+			conn, preMax, wantReset = r.Conn, 0, false
 		}
 		if wantReset && r.Kind != "reset" && r.Kind != "end" {
 			v.add(vNoReset, "%s conn %d on %s: Last-Event-ID %s answered resumed=false with no reset",

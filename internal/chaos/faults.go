@@ -171,7 +171,7 @@ func (j *injector) readOnly(ctx context.Context, f *fault) {
 }
 
 // strike sends a burst of test alerts to every instance just before a
-// fault (the followers forward theirs to the leader), then waits 0-30 ms,
+// fault (the followers forward theirs to the leader), then waits 0-80 ms,
 // so that the fault lands while they are executed and committed.
 func (j *injector) strike() {
 	var targets []string
@@ -179,7 +179,7 @@ func (j *injector) strike() {
 		targets = append(targets, x.base())
 	}
 	j.w.burst(targets, 2*len(targets))
-	time.Sleep(time.Duration(j.rng.Intn(30)) * time.Millisecond)
+	time.Sleep(time.Duration(j.rng.Intn(80)) * time.Millisecond)
 }
 
 func lastLine(s string) string {

@@ -209,7 +209,9 @@ func startPostgres() (*pgServer, error) {
 		cmd := command("postgres", "-D", data, "-p", strconv.Itoa(port),
 			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+dir,
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-			"-c", "max_connections=200", "-c", "shared_buffers=32MB")
+			"-c", "max_connections=200", "-c", "shared_buffers=32MB",
+			// The checker orders the event log by commit time.
+			"-c", "track_commit_timestamp=on")
 		if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
 			cmd.Stdout, cmd.Stderr = f, f
 		}

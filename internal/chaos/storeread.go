@@ -38,10 +38,12 @@ type storeState struct {
 	Alerts    map[string]storedAlert
 	Emergency []emergencyRow // oldest first
 	Incidents int
-	// CommitOrder says how Events are ordered: PostgreSQL's physical
-	// insertion order (ctid; the table is append-only during a campaign and
-	// one leader commits at a time, so it is the commit order) or SQLite's
-	// rowid, which is the event id itself (so order proves nothing there).
+	// CommitOrder says how Events are ordered: PostgreSQL's commit
+	// timestamps (the campaign's server runs with track_commit_timestamp),
+	// which is the real commit order, or SQLite's rowid, which is the event
+	// id itself (so order proves nothing there). Physical order (ctid) would
+	// not do: each backend fills its own cached page, so two connections'
+	// rows interleave out of commit order.
 	CommitOrder string
 }
 
@@ -61,7 +63,9 @@ func readStore(ctx context.Context, driver, dsn string) (*storeState, error) {
 	order := "rowid"
 	if driver == "pgx" {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-		st.Backend, st.CommitOrder, order = "postgres", "ctid (insertion order)", "ctid"
+		// Ties (one transaction, or two in the same microsecond) go by id,
+		// so only a strictly later commit of an older id is reported.
+		st.Backend, st.CommitOrder, order = "postgres", "commit order", "pg_xact_commit_timestamp(xmin), id"
 	}
 	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
