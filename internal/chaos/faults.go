@@ -83,10 +83,25 @@ func (j *injector) inject(ctx context.Context, f *fault) {
 		in := e.insts[i]
 		f.Target = in.name
 		j.strike()
-		in.signal(syscall.SIGSTOP)
+		// Half the time at the worst moment: inside a commit (see pauseInCommit).
+		held := false
+		if j.rng.Intn(2) == 0 {
+			held = j.pauseInCommit(in)
+			f.Note = "missed every commit; paused anyway"
+			if held {
+				f.Note = "paused holding an open write transaction"
+			}
+		} else {
+			in.signal(syscall.SIGSTOP)
+		}
 		// Longer than the lease: another instance must take over, and
-		// nothing the paused one holds may stall it.
-		sleep(ctx, e.lease+j.jitter(time.Second, 3*time.Second))
+		// nothing the paused one holds may stall it. When it holds an open
+		// write transaction, long enough for a stall to show as a gap.
+		pause := e.lease + j.jitter(time.Second, 3*time.Second)
+		if held {
+			pause = e.lease + j.jitter(3*time.Second, 2*time.Second)
+		}
+		sleep(ctx, pause)
 		in.signal(syscall.SIGCONT)
 	case "redis-restart":
 		f.Target = "redis"
@@ -168,6 +183,30 @@ func (j *injector) readOnly(ctx context.Context, f *fault) {
 	if !in.running() {
 		e.restart(in)
 	}
+}
+
+// pauseInCommit stops in while it is inside a PostgreSQL write
+// transaction: it waits for one to be open, stops the process and looks
+// again; if the commit finished in between it lets the process go (a
+// stutter of a few milliseconds, like a GC pause) and tries again, up to
+// 30 times, with a burst of commands every 5 tries to keep commits coming.
+// It always returns with in stopped; true when it holds a transaction.
+func (j *injector) pauseInCommit(in *instance) bool {
+	for k := 0; k < 30; k++ {
+		if k%5 == 4 {
+			j.strike()
+		}
+		if !j.e.pg.writing(300 * time.Millisecond) {
+			continue
+		}
+		in.signal(syscall.SIGSTOP)
+		if j.e.pg.writing(0) {
+			return true
+		}
+		in.signal(syscall.SIGCONT)
+	}
+	in.signal(syscall.SIGSTOP)
+	return false
 }
 
 // strike sends a burst of test alerts to every instance just before a
