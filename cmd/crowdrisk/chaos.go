@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/chaos"
@@ -26,8 +27,13 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Lease, "lease-ttl", 2*time.Second, "--lease-ttl of the cluster instances")
 	fs.StringVar(&cfg.Out, "out", "", "directory for the logs (default: a new temporary directory)")
 	fs.StringVar(&cfg.Binary, "binary", "", "crowdrisk binary to run (default: this one)")
+	faults := fs.String("faults", "", "comma-separated fault kinds to inject (default all: cluster "+
+		strings.Join(chaos.FaultKinds["cluster"], ",")+"; single "+strings.Join(chaos.FaultKinds["single"], ",")+")")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *faults != "" {
+		cfg.Faults = strings.Split(*faults, ",")
 	}
 	if cfg.Binary == "" {
 		exe, err := os.Executable()

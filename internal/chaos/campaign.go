@@ -27,6 +27,7 @@ type Config struct {
 	Instances int    // cluster size
 	Lease     time.Duration
 	Out       string    // logs; a temporary directory when empty
+	Faults    []string  // fault kinds to inject (see FaultKinds); all when empty
 	Log       io.Writer // progress lines
 }
 
@@ -169,7 +170,7 @@ func runMode(ctx context.Context, cfg Config, mode string, dur time.Duration) (*
 		wg.Add(1)
 		go func() { defer wg.Done(); w.operator(wctx, i) }()
 	}
-	j := &injector{e: e, w: w, rng: rand.New(rand.NewSource(cfg.Seed))}
+	j := &injector{e: e, w: w, only: cfg.Faults, rng: rand.New(rand.NewSource(cfg.Seed))}
 	j.run(wctx, time.Now().Add(dur-4*time.Second))
 	wg.Wait()
 	w.inflight.Wait()
@@ -194,6 +195,7 @@ func runMode(ctx context.Context, cfg Config, mode string, dur time.Duration) (*
 	e.down()
 	e.scanLogs()
 	obs.Problems = e.problems
+	dump(dir, obs)
 	m := &ModeResult{Mode: mode, Seed: cfg.Seed, Duration: dur, Out: dir, obs: obs, verdict: check(obs), readings: w.reading}
 	e.logf("checked: %d violations", m.verdict.count())
 	return m, nil

@@ -62,6 +62,7 @@ const (
 	vConflict    = "id-conflict"          // one id, two different events
 	vNoReset     = "not-resumed-no-reset" // resumed=false and no reset: a silent stale view
 	vStale       = "stale-view"           // a screen's final picture differs from the store
+	vSnapshot    = "snapshot-not-store"   // a fresh or reset stream started from a state the store does not hold
 	vLogTable    = "log-vs-table"         // the event log and the alerts/emergency tables disagree
 	vStoreOrder  = "store-commit-order"   // ids not increasing in commit order (a fenced writer)
 	vDiverged    = "emergency-diverged"   // instances disagree on emergency mode at the end

@@ -71,6 +71,12 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 		case "checkpoint":
 			if cur != nil && cur.pending {
 				cur.cut, cur.pending = parseID(r.ID), false
+				// The snapshot a fresh or reset stream starts from is the
+				// state at its checkpoint: it must be the store's.
+				if first, n := w.diff(foldStore(st.Events, cur.cut)); n > 0 && !incomplete {
+					v.add(vSnapshot, "%s conn %d on %s: snapshot at %s has %d differences with the store's log; first: %s",
+						s.name, r.Conn, r.Instance, cur.cut, n, first)
+				}
 			}
 			pos = parseID(r.ID)
 		case "snapshot":

@@ -22,6 +22,7 @@ type fault struct {
 type injector struct {
 	e      *deployment
 	w      *workload
+	only   []string // fault kinds to inject; all when empty
 	rng    *rand.Rand
 	faults []fault
 }
@@ -30,12 +31,32 @@ func (j *injector) jitter(min, spread time.Duration) time.Duration {
 	return min + time.Duration(j.rng.Int63n(int64(spread)))
 }
 
+// FaultKinds lists the faults of each mode.
+var FaultKinds = map[string][]string{
+	"cluster": {"kill-restart", "pause-leader", "redis-restart", "postgres-restart"},
+	"single":  {"kill-restart", "disk-full", "read-only"},
+}
+
+func faultKinds(mode string, only []string) []string {
+	if len(only) == 0 {
+		return FaultKinds[mode]
+	}
+	var out []string
+	for _, k := range FaultKinds[mode] {
+		if contains(only, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // run injects faults one after another until ctx ends or until passes;
 // each fault heals itself before the next starts.
 func (j *injector) run(ctx context.Context, until time.Time) {
-	kinds := []string{"kill-restart", "pause-leader", "redis-restart", "postgres-restart"}
-	if j.e.mode == "single" {
-		kinds = []string{"kill-restart", "disk-full", "read-only"}
+	kinds := faultKinds(j.e.mode, j.only)
+	if len(kinds) == 0 {
+		sleep(ctx, time.Until(until))
+		return
 	}
 	var bag []string
 	for {
