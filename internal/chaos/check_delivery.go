@@ -45,7 +45,12 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 		epochs = append(epochs, cur)
 		w, incomplete, preMax, pos = newView(), false, 0, 0
 	}
-	for _, r := range s.recs {
+	var unstored []int // records of alert changes the store does not hold
+	lastReset := -1    // index of the last reset of the alerts topic
+	for idx, r := range s.recs {
+		if r.Kind == "reset" && contains(r.Topics, "alerts") {
+			lastReset = idx
+		}
 		if r.Conn != conn {
 			// A connection that ended before its reset could come owes none.
 			conn, preMax, wantReset = r.Conn, 0, false
@@ -112,8 +117,7 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 				e, ok := byID[id]
 				if !ok {
 					if !reported[r.ID] {
-						v.add(vNotStored, "%s got %s id %s (%s) on %s; the store has no event with that id",
-							s.name, r.Type, id, summary(r.Type, r.Data), r.Instance)
+						unstored = append(unstored, idx)
 						reported[r.ID] = true
 					}
 				} else if !sameJSON(e.Data, r.Data) || e.Type != r.Type {
@@ -122,6 +126,18 @@ func checkDelivery(s *subscriber, st *storeState, byID map[event.ID]storedEvent,
 			}
 			v.Stats["deliveries checked"]++
 		}
+	}
+	// The engine may show an alert change live while its store fails
+	// (safety first); if a crash then loses it, the screen must be told by
+	// a reset. Unstored and never followed by one is a violation.
+	for _, i := range unstored {
+		if i < lastReset {
+			v.Stats["unstored deliveries reset later"]++
+			continue
+		}
+		r := s.recs[i]
+		v.add(vNotStored, "%s got %s id %s (%s) on %s; the store has no event with that id and no reset followed",
+			s.name, r.Type, r.ID, summary(r.Type, r.Data), r.Instance)
 	}
 	if cur == nil {
 		return
