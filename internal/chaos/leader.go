@@ -16,10 +16,11 @@ type roleSample struct {
 }
 
 // pollRoles asks every instance for its role every 200 ms until ctx ends.
-// An instance that does not answer within 300 ms (killed, paused) is
-// "down": a paused leader leads nobody.
+// An instance that does not answer within a second (killed, paused, stuck
+// on a lock) is "down": it leads nobody. A second, not less, so that a
+// starved test machine does not pass for a missing leader.
 func pollRoles(ctx context.Context, bases []string) []roleSample {
-	client := &http.Client{Timeout: 300 * time.Millisecond}
+	client := &http.Client{Timeout: time.Second}
 	var out []roleSample
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
