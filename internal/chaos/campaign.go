@@ -68,6 +68,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = time.Minute
+	}
+	if cfg.Instances <= 0 {
+		cfg.Instances = 3
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Second
+	}
 	if cfg.Out == "" {
 		d, err := os.MkdirTemp("", "crowdrisk-chaos-")
 		if err != nil {
@@ -75,25 +84,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		cfg.Out = d
 	}
-	var plan []struct {
+	type step struct {
 		mode string
 		d    time.Duration
 	}
+	var plan []step
 	switch cfg.Mode {
 	case "cluster", "single":
-		plan = append(plan, struct {
-			mode string
-			d    time.Duration
-		}{cfg.Mode, cfg.Duration})
+		plan = []step{{cfg.Mode, cfg.Duration}}
 	case "both", "":
 		c := cfg.Duration * 2 / 3
-		plan = append(plan, struct {
-			mode string
-			d    time.Duration
-		}{"cluster", c}, struct {
-			mode string
-			d    time.Duration
-		}{"single", cfg.Duration - c})
+		plan = []step{{"cluster", c}, {"single", cfg.Duration - c}}
 	default:
 		return nil, fmt.Errorf("chaos: --mode must be cluster, single or both, not %q", cfg.Mode)
 	}
