@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return auth.RunTokenCommand(args, stdout, stderr, os.Getenv)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -29,7 +29,7 @@ import (
 // hold ends.
 const TestSensorID = "testing-control"
 
-// maxSensors bounds the sensors a zone remembers: a sensor token inventing
+// MaxSensorsPerZone bounds the sensors a zone remembers: a sensor token inventing
 // a new sensorId per reading must not grow the engine without end.
 const MaxSensorsPerZone = 64
 
