@@ -48,12 +48,27 @@ func (s *Store) commit(ctx context.Context, b store.Batch) error {
 	}
 	defer tx.Rollback()
 	if err := commitBatch(ctx, tx, b); err != nil {
+		s.noteWriteFailure(err)
 		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	if err := tx.Commit(); err != nil {
+		s.noteWriteFailure(err)
 		return fmt.Errorf("sqlite: commit: %w", explain(s.path, err))
 	}
 	return nil
+}
+
+// noteWriteFailure marks the pools for a reopen at the next Ping when a
+// write failed for the file's sake (read-only, full, I/O): their
+// connections may keep the condition after it is fixed.
+func (s *Store) noteWriteFailure(err error) {
+	msg := err.Error()
+	for _, sign := range []string{"readonly", "read-only", "disk is full", "disk I/O", "unable to open"} {
+		if strings.Contains(msg, sign) {
+			s.setFailed(true)
+			return
+		}
+	}
 }
 
 // eventsStored reports whether every one of evs is in the store.

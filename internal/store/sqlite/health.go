@@ -120,6 +120,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if _, err := s.wr().ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('ping', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, time.Now().UnixMilli()); err != nil {
+		// A connection opened while the file system was read-only stays
+		// read-only after it is writable again: reopen at the next check.
+		s.setFailed(true)
 		return fmt.Errorf("sqlite: write check: %w", explain(s.path, err))
 	}
 	return nil
