@@ -32,6 +32,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case crowd.ErrUnavailable:
 		return http.StatusServiceUnavailable
+	case crowd.ErrTimeout:
+		return http.StatusGatewayTimeout
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case codeRequestTimeout:

@@ -41,9 +41,10 @@ func checkOps(o *observation, v *verdict) {
 				} else if len(alertEvents[a.ID]) == 0 {
 					v.add(vNoEvent, "test alert %s %q answered %d has no event in the log", a.ID, op.Arg, op.Status)
 				}
-			} else if op.Status >= 400 && op.Status != 409 && len(ids) > 0 {
+			} else if op.Status >= 400 && op.Status != 409 && op.Status != 504 && len(ids) > 0 {
 				// 409 is not a refusal here: a leader that finds a forwarded
-				// command already carried out answers it so (issue 12).
+				// command already carried out answers it so (issue 12); nor
+				// is 504, which says the outcome is unknown.
 				v.add(vRefused, "test alert %q answered %d %s by %s is in the store as %v",
 					op.Arg, op.Status, trim(op.Body), op.Instance, ids)
 			}

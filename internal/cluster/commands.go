@@ -22,7 +22,8 @@ const (
 	opBreach         = "breach"
 	opTestAlert      = "test-alert"
 	replyExpired     = "the request waited too long for an evaluating instance"
-	replyUnavailable = "no evaluating instance answered in time; try again"
+	replyUnavailable = "no evaluating instance answered in time; nothing was changed: try again"
+	replyUnknown     = "the evaluating instance took the request but did not answer in time: it may have been carried out; check before repeating it"
 )
 
 // request carries the arguments of every operation (unused ones empty).
@@ -62,6 +63,8 @@ func (n *Node) execute(ctx context.Context, l *leadership, c redisbus.Command) [
 		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
 	case json.Unmarshal(c.Body, &req) != nil:
 		err = crowd.Errorf(crowd.ErrInvalid, "malformed forwarded command %q", c.Op)
+	case !n.claim(ctx, c):
+		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
 	case c.Op != opIngest:
 		// An operator command runs once: the previous leader may have
 		// carried it out and died before recording its reply.
@@ -120,6 +123,19 @@ func apply(ctx context.Context, l *leadership, op string, r request, out *reply)
 	return err
 }
 
+// claim takes the command before running it; false when its submitter
+// withdrew it after waiting in vain (it answered 503: the command must not
+// run), or when Redis cannot say (then it is not run either: the submitter
+// answers "outcome unknown" at worst, never a false 503).
+func (n *Node) claim(ctx context.Context, c redisbus.Command) bool {
+	ok, err := n.queue.Claim(ctx, c)
+	if err != nil {
+		n.log.Warn("could not claim a forwarded command; not running it", "op", c.Op, "err", err)
+		return false
+	}
+	return ok
+}
+
 // replayed answers a command that a previous leader carried out (its
 // effects are committed) but never answered: with the state it left where
 // the operation has one, or a conflict that says so.
@@ -146,8 +162,10 @@ func (n *Node) replayed(ctx context.Context, op string, r request, out *reply) e
 // forward sends a write to the leader and waits for its reply. Readings
 // carry no deadline: if the leader dies before it answers they stay queued
 // for the next one (the client got a 503 and may send them again, which the
-// engine accepts). Operator actions expire with the wait, so a click that
-// was answered 503 never fires later.
+// engine accepts). Operator actions expire with the wait and are withdrawn
+// unless the leader has claimed them (redisbus.Queue.Claim), so a click that
+// was answered 503 never fires later; one the leader claimed but did not
+// answer in time gets a 504 (outcome unknown).
 func (n *Node) forward(ctx context.Context, op string, req request, out *reply) error {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -159,10 +177,13 @@ func (n *Node) forward(ctx context.Context, op string, req request, out *reply) 
 	}
 	b, err := n.queue.Submit(ctx, op, body, deadline, n.opts.ForwardTimeout)
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, redisbus.ErrNoReply) {
+		if ctx.Err() == nil && !errors.Is(err, redisbus.ErrNoReply) && !errors.Is(err, redisbus.ErrOutcomeUnknown) {
 			n.setRedisErr(err)
 		}
 		n.log.Warn("forwarding to the leader failed", "op", op, "err", err)
+		if errors.Is(err, redisbus.ErrOutcomeUnknown) {
+			return crowd.Errorf(crowd.ErrTimeout, replyUnknown)
+		}
 		return crowd.Errorf(crowd.ErrUnavailable, replyUnavailable)
 	}
 	if err := json.Unmarshal(b, out); err != nil {

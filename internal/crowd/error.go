@@ -15,7 +15,8 @@ const (
 	ErrUnauthorized = "unauthorized" // 401
 	ErrForbidden    = "forbidden"    // 403
 	ErrRateLimited  = "rate_limited" // 429
-	ErrUnavailable  = "unavailable"  // 503
+	ErrUnavailable  = "unavailable"  // 503: nothing was changed
+	ErrTimeout      = "timeout"      // 504: the outcome is unknown
 	ErrInternal     = "internal"     // 500
 )
 

@@ -24,8 +24,20 @@ if ARGV[3] ~= '' then
 end
 return 1`)
 
-// ErrNoReply is returned by Submit when no leader answered in time.
+// ErrNoReply is returned by Submit when no leader answered in time and the
+// command was withdrawn before any leader took it: it will never run.
 var ErrNoReply = errors.New("redisbus: no reply from the leader in time")
+
+// ErrOutcomeUnknown is returned by Submit when a leader took the command
+// (Claim) but did not answer within the extra wait: it may have run.
+var ErrOutcomeUnknown = errors.New("redisbus: the leader took the command but did not answer in time")
+
+// claimTTL keeps a command's claim long enough for both sides to see it.
+const claimTTL = time.Minute
+
+// runningWait is how long a submitter whose command a leader has claimed
+// keeps waiting for its answer: a commit's own bound, and a little more.
+const runningWait = 12 * time.Second
 
 // Command is one request to the leader.
 type Command struct {
@@ -70,6 +82,22 @@ func (q *Queue) Submit(ctx context.Context, op string, body []byte, deadline tim
 		return nil, err
 	}
 	res, err := q.rdb.BLPop(ctx, wait, reply).Result()
+	if errors.Is(err, redis.Nil) && !deadline.IsZero() {
+		// Withdraw the command unless a leader has taken it: the claim
+		// decides, atomically, which of the two happens, so a 503 never
+		// stands for a command that runs later.
+		withdrawn, cerr := q.rdb.SetNX(ctx, reply+claimSuffix, "withdrawn", claimTTL).Result()
+		if cerr != nil {
+			return nil, ErrOutcomeUnknown
+		}
+		if withdrawn {
+			return nil, ErrNoReply
+		}
+		res, err = q.rdb.BLPop(ctx, runningWait, reply).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, ErrOutcomeUnknown
+		}
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNoReply
 	}
@@ -77,6 +105,19 @@ func (q *Queue) Submit(ctx context.Context, op string, body []byte, deadline tim
 		return nil, err
 	}
 	return []byte(res[1]), nil
+}
+
+// claimSuffix names a command's claim key, beside its reply list.
+const claimSuffix = ":claim"
+
+// Claim takes a command with a deadline for the leader before it runs it:
+// false means the submitter withdrew it (it answered 503), and it must not
+// run. Commands without a deadline (readings) are never withdrawn.
+func (q *Queue) Claim(ctx context.Context, c Command) (bool, error) {
+	if c.Deadline.IsZero() || c.Reply == "" {
+		return true, nil
+	}
+	return q.rdb.SetNX(ctx, c.Reply+claimSuffix, "running", claimTTL).Result()
 }
 
 // Position is where the leader's consumption stands ("0-0" at the start).
