@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -157,3 +158,5 @@ func run(t *testing.T, n *Notifier) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
