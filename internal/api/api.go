@@ -96,8 +96,11 @@ type Options struct {
 	// always ready.
 	Ready   func(context.Context) error
 	Metrics http.Handler // mounted at GET /metrics when not nil
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Notifications is mounted at GET /api/crowd-risk/notifications/status
+	// (viewer) when not nil (internal/notify).
+	Notifications http.Handler
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // server holds the handlers' shared dependencies.
