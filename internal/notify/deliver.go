@@ -44,7 +44,7 @@ func (n *Notifier) deliverDue(ctx context.Context, r *receiver) {
 		due, err := n.q.WebhookDue(ctx, r.Name, n.now().UnixMilli(), 50)
 		if err != nil {
 			if ctx.Err() == nil {
-				n.log.Warn("notifications: reading the queue failed", "receiver", r.Name, "err", err)
+				n.warn("due:"+r.Name, "notifications: reading the queue failed", "receiver", r.Name, "err", err)
 			}
 			return
 		}

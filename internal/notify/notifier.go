@@ -105,6 +105,26 @@ type Notifier struct {
 	states   map[string]store.WebhookAlert
 	uncover  time.Time // last "events were pruned" warning
 	forgotOK bool      // deliveries of removed receivers were dropped
+
+	warnMu sync.Mutex
+	warned map[string]time.Time // last warning per kind (warn)
+}
+
+// warn logs a recurring failure (a store that is down fails every poll) at
+// most once a minute per kind.
+func (n *Notifier) warn(kind, msg string, args ...any) {
+	n.warnMu.Lock()
+	now := time.Now()
+	if now.Sub(n.warned[kind]) < time.Minute {
+		n.warnMu.Unlock()
+		return
+	}
+	if n.warned == nil {
+		n.warned = map[string]time.Time{}
+	}
+	n.warned[kind] = now
+	n.warnMu.Unlock()
+	n.log.Warn(msg, args...)
 }
 
 // New checks the options. Nothing runs until Run.
@@ -223,11 +243,11 @@ func (n *Notifier) Run(ctx context.Context) {
 // is due. Run calls it; tests call it to go step by step.
 func (n *Notifier) Step(ctx context.Context) {
 	if err := n.tail(ctx); err != nil && ctx.Err() == nil {
-		n.log.Warn("notifications: reading alert changes failed; retrying", "err", err)
+		n.warn("tail", "notifications: reading alert changes failed; retrying", "err", err)
 		return
 	}
 	if err := n.escalate(ctx); err != nil && ctx.Err() == nil {
-		n.log.Warn("notifications: escalation check failed; retrying", "err", err)
+		n.warn("escalate", "notifications: escalation check failed; retrying", "err", err)
 	}
 }
 
