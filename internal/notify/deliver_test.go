@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,20 +138,12 @@ func TestQueueSurvivesARestart(t *testing.T) {
 func TestFiltersAndLeader(t *testing.T) {
 	r := openRig(t, "", time.Now)
 	all, crit, gate := newReceiver(t, "ok"), newReceiver(t, "ok"), newReceiver(t, "ok")
-	leader := make(chan bool, 1)
-	leader <- false
-	isLeader := false
+	var leader atomic.Bool // a follower first
 	opts := fastOptions(r,
 		Receiver{Name: "all", URL: all.URL},
 		Receiver{Name: "crit", URL: crit.URL, MinLevel: "critical", Kinds: []crowd.AlertKind{crowd.KindTest}},
 		Receiver{Name: "gate", URL: gate.URL, Zones: []string{"gate-a"}, Kinds: []crowd.AlertKind{crowd.KindDensity}})
-	opts.Leader = func() bool {
-		select {
-		case isLeader = <-leader:
-		default:
-		}
-		return isLeader
-	}
+	opts.Leader = leader.Load
 	n, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +158,7 @@ func TestFiltersAndLeader(t *testing.T) {
 	if all.attempts()+crit.attempts() != 0 {
 		t.Fatal("a follower delivered")
 	}
-	leader <- true
+	leader.Store(true)
 	waitFor(t, "deliveries", 5*time.Second, func() bool { return len(all.hits()) == 2 && len(crit.hits()) == 1 })
 	time.Sleep(100 * time.Millisecond)
 	if len(gate.hits()) != 0 || crit.hits()[0].Alert.ZoneID != "gate-b" {
