@@ -98,8 +98,11 @@ type Options struct {
 	// balancer and an operator see the same thing from one handler.
 	Ready   func(context.Context) (details map[string]any, err error)
 	Metrics http.Handler // mounted at GET /metrics when not nil
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Notifications is mounted at GET /api/crowd-risk/notifications/status
+	// (viewer) when not nil (internal/notify).
+	Notifications http.Handler
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // server holds the handlers' shared dependencies.

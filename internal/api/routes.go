@@ -65,6 +65,9 @@ func (s *server) routes() []route {
 			route{"GET " + Prefix + "/alert-stream", auth.Viewer, true, st.Handler([]event.Topic{event.TopicAlerts})},
 		)
 	}
+	if s.opts.Notifications != nil {
+		rs = append(rs, route{"GET " + Prefix + "/notifications/status", auth.Viewer, true, s.opts.Notifications})
+	}
 	if s.opts.Metrics != nil {
 		rs = append(rs, route{"GET /metrics", auth.Viewer, false, s.opts.Metrics})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
 	"github.com/crowdrisk/crowdrisk/internal/metrics"
+	"github.com/crowdrisk/crowdrisk/internal/notify"
 	"github.com/crowdrisk/crowdrisk/internal/sim"
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -37,6 +38,8 @@ type App struct {
 	venue   crowd.Venue
 	metrics *metrics.Metrics
 	cluster *clusterParts // nil unless --redis (cluster.go)
+	// notifier is nil unless receivers are configured (notify.go).
+	notifier *notify.Notifier
 }
 
 // New builds the engine and binds its listener (so a caller of Addr knows
@@ -111,6 +114,9 @@ func (a *App) build(ctx context.Context) error {
 		a.hub.Seed(a.engine.StateEvents()...)
 		replay.engine = a.engine // resumes also see the batches waiting in its outbox
 	}
+	if err := a.buildNotifier(ctx); err != nil {
+		return err
+	}
 	a.streams = sse.NewServer(sse.Options{
 		Hub: a.hub, WriteTimeout: cfg.WriteTimeout,
 		MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
@@ -167,6 +173,7 @@ func (a *App) handler() (http.Handler, error) {
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
 		Ready:     a.ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		Notifications: notify.StatusHandler(a.notifier),
 		SignedOut: func(session string) {
 			if n := a.streams.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)
@@ -210,6 +217,9 @@ func (a *App) Run(ctx context.Context) error {
 	goRun(a.live().Run)
 	goRun(func(ctx context.Context) { a.hub.RunHeartbeat(ctx, a.cfg.Heartbeat) })
 	goRun(a.pruneLoop)
+	if a.notifier != nil {
+		goRun(a.notifier.Run)
+	}
 	if a.cfg.Simulate {
 		s := sim.New(a.venue, sim.Options{Seed: a.cfg.SimSeed, Logger: a.log, Rules: a.cfg.Rules()})
 		goRun(func(ctx context.Context) {

@@ -66,6 +66,9 @@ type Config struct {
 	StreamMaxLen   int
 	LeaseTTL       time.Duration
 	ForwardTimeout time.Duration
+
+	// Notify: webhooks, escalation, Alertmanager (notify.go).
+	Notify NotifyConfig
 }
 
 // DefaultConfig is the loopback demo of the README.
@@ -96,6 +99,7 @@ func DefaultConfig() Config {
 		StreamMaxLen:        100000,
 		LeaseTTL:            3 * time.Second,
 		ForwardTimeout:      5 * time.Second,
+		Notify:              defaultNotifyConfig(),
 	}
 }
 
@@ -142,6 +146,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.int(&c.StreamMaxLen, "stream-max-len", "entries kept (about) in the Redis event and command streams")
 	e.duration(&c.LeaseTTL, "lease-ttl", "evaluation lease time: a dead leader is replaced after at most this plus a third of it")
 	e.duration(&c.ForwardTimeout, "forward-timeout", "how long a write on a follower waits for the leader before 503")
+	notifyFlags(&e, &c.Notify, getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -188,7 +193,7 @@ func (c Config) Validate() error {
 	case c.Redis != "" && (c.LeaseTTL < 300*time.Millisecond || c.StreamMaxLen < 1000 || c.ForwardTimeout <= 0):
 		return fmt.Errorf("--lease-ttl must be at least 300ms, --stream-max-len at least 1000, --forward-timeout positive")
 	}
-	return nil
+	return c.Notify.validate()
 }
 
 // Rules are the crowd rules the flags set: the defaults with SensorTimeout.

@@ -11,6 +11,7 @@ import { renderAlerts } from './alerts.js';
 import { renderEmergency, bindEmergencyControls } from './emergency.js';
 import { renderTimeline } from './timeline.js';
 import { createStoreBanner } from './storebanner.js';
+import { createNotificationsLine } from './notifications.js';
 
 const HISTORY_MINUTES = 10;
 
@@ -54,6 +55,7 @@ async function main() {
 
   const storeBanner = createStoreBanner(document);
   byId('page-error').after(storeBanner.element);
+  storeBanner.element.after(createNotificationsLine(document, api).element);
 
   // Subscribe before anything is awaited: the snapshot may already be on its way.
   conn.onReset((topics) => { state.dropTopics(topics); if (topics.includes('alerts')) storeBanner.clear(); markAll(); });
