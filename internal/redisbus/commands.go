@@ -78,31 +78,39 @@ func (q *Queue) Submit(ctx context.Context, op string, body []byte, deadline tim
 	}
 	err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.keys.Commands, MaxLen: q.maxLen, Approx: true,
 		Values: []any{"o", op, "b", body, "r", reply, "d", dl}}).Err()
-	if err != nil {
-		return nil, err
-	}
-	res, err := q.rdb.BLPop(ctx, wait, reply).Result()
-	if errors.Is(err, redis.Nil) && !deadline.IsZero() {
-		// Withdraw the command unless a leader has taken it: the claim
-		// decides, atomically, which of the two happens, so a 503 never
-		// stands for a command that runs later.
-		withdrawn, cerr := q.rdb.SetNX(ctx, reply+claimSuffix, "withdrawn", claimTTL).Result()
-		if cerr != nil {
-			return nil, ErrOutcomeUnknown
+	var res []string
+	if err == nil {
+		res, err = q.rdb.BLPop(ctx, wait, reply).Result()
+		if err == nil {
+			return []byte(res[1]), nil
 		}
-		if withdrawn {
+	}
+	if deadline.IsZero() {
+		// Readings: never withdrawn (sending one again is harmless).
+		if errors.Is(err, redis.Nil) {
 			return nil, ErrNoReply
 		}
-		res, err = q.rdb.BLPop(ctx, runningWait, reply).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, ErrOutcomeUnknown
-		}
-	}
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNoReply
-	}
-	if err != nil {
 		return nil, err
+	}
+	// An operator command that got no answer, for whatever reason (no
+	// leader, a lost connection, even a failed XADD that Redis may have
+	// applied): withdraw it unless a leader has taken it. The claim decides
+	// atomically which of the two happens, so a 503 never stands for a
+	// command that runs later.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	withdrawn, cerr := q.rdb.SetNX(wctx, reply+claimSuffix, "withdrawn", claimTTL).Result()
+	switch {
+	case cerr != nil:
+		return nil, ErrOutcomeUnknown
+	case withdrawn && errors.Is(err, redis.Nil):
+		return nil, ErrNoReply
+	case withdrawn:
+		return nil, err
+	}
+	res, err = q.rdb.BLPop(ctx, runningWait, reply).Result()
+	if err != nil {
+		return nil, ErrOutcomeUnknown
 	}
 	return []byte(res[1]), nil
 }
