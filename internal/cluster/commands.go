@@ -58,24 +58,28 @@ func (n *Node) execute(ctx context.Context, l *leadership, c redisbus.Command) [
 	var out reply
 	var req request
 	var err error
+	// The order matters. A command a previous leader carried out (its key is
+	// committed with its effects) is answered as done, however late. One
+	// that did not take effect runs unless it expired or its submitter
+	// withdrew it: a previous leader that claimed it cannot commit it any
+	// more (this leader raised the fence on taking over), so it is this
+	// leader's to run.
+	var done bool
+	if c.Op != opIngest {
+		done, err = n.opts.Store.CommandDone(ctx, c.ID)
+	}
 	switch {
-	case !c.Deadline.IsZero() && n.now().After(c.Deadline):
-		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
+	case err != nil:
 	case json.Unmarshal(c.Body, &req) != nil:
 		err = crowd.Errorf(crowd.ErrInvalid, "malformed forwarded command %q", c.Op)
+	case done:
+		err = n.replayed(ctx, c.Op, req, &out)
+	case !c.Deadline.IsZero() && n.now().After(c.Deadline):
+		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
 	case !n.claim(ctx, c):
 		err = crowd.Errorf(crowd.ErrUnavailable, replyExpired)
 	case c.Op != opIngest:
-		// An operator command runs once: the previous leader may have
-		// carried it out and died before recording its reply.
-		var done bool
-		if done, err = n.opts.Store.CommandDone(ctx, c.ID); err == nil {
-			if done {
-				err = n.replayed(ctx, c.Op, req, &out)
-			} else {
-				err = apply(engine.WithCommand(ctx, c.ID), l, c.Op, req, &out)
-			}
-		}
+		err = apply(engine.WithCommand(ctx, c.ID), l, c.Op, req, &out)
 	default:
 		err = apply(ctx, l, c.Op, req, &out)
 	}

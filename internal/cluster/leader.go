@@ -43,6 +43,12 @@ func (l *leadership) valid() bool {
 // sequence starts above everything in the stream and the store, so the ids
 // continue where the previous leader stopped.
 func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil time.Time) error {
+	// Raise the fence in the store before anything else: from now on no
+	// earlier leader (paused in a commit, cut off from Redis) can commit,
+	// so whatever it had not committed is this leader's to do.
+	if err := n.opts.Store.Commit(ctx, store.Batch{Fence: f.Token}); err != nil {
+		return fmt.Errorf("raising the fence to %d: %w", f.Token, err)
+	}
 	_, streamLast, err := n.events.Bounds(ctx)
 	if err != nil {
 		return err

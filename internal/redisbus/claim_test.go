@@ -51,6 +51,11 @@ func TestWithdrawnCommandNeverRuns(t *testing.T) {
 			done <- errors.New("a fresh command could not be claimed")
 			return
 		}
+		// A new leader takes over the claim of one that stopped.
+		if ok, err := q.Claim(ctx, cmds[0]); err != nil || !ok {
+			done <- errors.New("a new leader could not take over a running claim")
+			return
+		}
 		time.Sleep(600 * time.Millisecond) // past the submitter's first wait
 		done <- q.Done(ctx, f, cmds[0], []byte(`"ran"`))
 	}()

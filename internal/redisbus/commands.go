@@ -120,13 +120,28 @@ const claimSuffix = ":claim"
 
 // Claim takes a command with a deadline for the leader before it runs it:
 // false means the submitter withdrew it (it answered 503), and it must not
-// run. Commands without a deadline (readings) are never withdrawn.
+// run. A claim by an earlier leader is taken over: that leader can no longer
+// commit (the new one raised the fence), so the command is the new one's.
+// Commands without a deadline (readings) are never withdrawn.
 func (q *Queue) Claim(ctx context.Context, c Command) (bool, error) {
 	if c.Deadline.IsZero() || c.Reply == "" {
 		return true, nil
 	}
-	return q.rdb.SetNX(ctx, c.Reply+claimSuffix, "running", claimTTL).Result()
+	v, err := claimScript.Run(ctx, q.rdb, []string{c.Reply + claimSuffix}, claimTTL.Milliseconds()).Text()
+	if err != nil {
+		return false, err
+	}
+	return v == "running", nil
 }
+
+// claimScript sets the claim to "running" unless the submitter withdrew the
+// command, atomically, and returns what the claim is then.
+var claimScript = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if v == "withdrawn" then return v end
+redis.call("SET", KEYS[1], "running", "PX", ARGV[1])
+return "running"
+`)
 
 // Position is where the leader's consumption stands ("0-0" at the start).
 func (q *Queue) Position(ctx context.Context) (string, error) {

@@ -83,7 +83,7 @@ type SensorState struct {
 
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 && len(b.Sensors) == 0 &&
+	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 && len(b.Sensors) == 0 && b.Fence == 0 &&
 		b.Through.IsZero() && len(b.Lost) == 0
 }
 
