@@ -24,7 +24,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano()%1_000_000, "random seed of the workload and the faults")
 	fs.StringVar(&cfg.Mode, "mode", "both", "cluster (instances on Redis + PostgreSQL), single (SQLite) or both")
 	fs.IntVar(&cfg.Instances, "instances", 3, "instances in cluster mode")
-	fs.DurationVar(&cfg.Lease, "lease-ttl", 2*time.Second, "--lease-ttl of the cluster instances")
+	fs.DurationVar(&cfg.Lease, "lease-ttl", 3*time.Second, "--lease-ttl of the cluster instances")
 	fs.StringVar(&cfg.Out, "out", "", "directory for the logs (default: a new temporary directory)")
 	fs.StringVar(&cfg.Binary, "binary", "", "crowdrisk binary to run (default: this one)")
 	faults := fs.String("faults", "", "comma-separated fault kinds to inject (default all: cluster "+

@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Instances = 3
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Second
+		cfg.Lease = 3 * time.Second
 	}
 	if cfg.Out == "" {
 		d, err := os.MkdirTemp("", "crowdrisk-chaos-")

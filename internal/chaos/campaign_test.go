@@ -34,7 +34,7 @@ func TestCampaign(t *testing.T) {
 	}
 	var progress bytes.Buffer
 	res, err := Run(context.Background(), Config{Binary: bin, Duration: 60 * time.Second, Seed: seed,
-		Mode: "both", Instances: 3, Lease: 2 * time.Second, Out: filepath.Join(dir, "out"), Log: &progress})
+		Mode: "both", Instances: 3, Lease: 3 * time.Second, Out: filepath.Join(dir, "out"), Log: &progress})
 	t.Log("progress:\n" + progress.String())
 	if res != nil {
 		var report strings.Builder
