@@ -43,6 +43,11 @@ func Run(t *testing.T, open Opener) {
 		{"SurvivesReopen", testSurvivesReopen},
 		{"Fence", testFence},
 		{"Command", testCommand},
+		{"HistoryPoints", testHistoryPoints},
+		{"HistoryMinutes", testHistoryMinutes},
+		{"LatestReadings", testLatestReadings},
+		{"PruneHistory", testPruneHistory},
+		{"RejectsInvalidHistory", testRejectsInvalidHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
