@@ -98,6 +98,12 @@ type Options struct {
 	Metrics http.Handler // mounted at GET /metrics when not nil
 	Logger  *slog.Logger
 	Now     func() time.Time
+
+	// History serves GET /zones/{id}/history (history.go) when not nil;
+	// HistoryRaw is how far back it keeps every reading (older ranges are
+	// answered with one-minute aggregates).
+	History    HistorySource
+	HistoryRaw time.Duration
 }
 
 // server holds the handlers' shared dependencies.
