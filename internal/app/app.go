@@ -93,7 +93,8 @@ func (a *App) build(ctx context.Context) error {
 		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
 		Floor: floor, Durable: replay, Logger: log,
 	})
-	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log})
+	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log,
+		Zones: func() []crowd.DensityReading { return a.live().Latest() }})
 	if cfg.Redis != "" {
 		// Several instances: the engine runs inside the cluster node, on
 		// whichever instance holds the lease.
@@ -103,12 +104,14 @@ func (a *App) build(ctx context.Context) error {
 	} else {
 		a.engine, err = engine.New(ctx, engine.Options{
 			Venue: a.venue, Rules: cfg.Rules(), Store: a.store, Publisher: a.hub, Sequencer: seq,
-			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
+			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics, History: cfg.History(),
 		})
 		if err != nil {
 			return err
 		}
 		a.hub.Seed(a.engine.StateEvents()...)
+		// Each zone's last known reading (stored before a restart), with its age.
+		a.hub.Seed(a.engine.DensityStateEvents()...)
 		replay.engine = a.engine // resumes also see the batches waiting in its outbox
 	}
 	a.streams = sse.NewServer(sse.Options{
@@ -166,6 +169,7 @@ func (a *App) handler() (http.Handler, error) {
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
 		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
+		History: a.store, HistoryRaw: a.cfg.HistoryRaw,
 		SignedOut: func(session string) {
 			if n := a.streams.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)

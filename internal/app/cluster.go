@@ -90,7 +90,7 @@ func (a *App) newClusterNode(ctx context.Context, floor event.ID, obs engine.Obs
 		Venue: a.venue, Rules: a.cfg.Rules(), MaxClockSkew: a.cfg.MaxClockSkew,
 		Name:     host + "@" + a.cfg.Addr,
 		LeaseTTL: a.cfg.LeaseTTL, RenewEvery: a.cfg.LeaseTTL / 3, ForwardTimeout: a.cfg.ForwardTimeout,
-		StreamMaxLen: int64(a.cfg.StreamMaxLen), Logger: a.log, Observer: obs,
+		StreamMaxLen: int64(a.cfg.StreamMaxLen), Logger: a.log, Observer: obs, History: a.cfg.History(),
 	})
 	return err
 }
