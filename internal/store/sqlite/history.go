@@ -10,8 +10,12 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/store/sqlrow"
 )
 
+// pointsPerInsert is how many points one INSERT carries (7 parameters
+// each, well under SQLite's 32,766).
+const pointsPerInsert = 500
+
 var (
-	insertPoint  = sqlrow.InsertPoint(sqlrow.Question)
+	insertPoints = sqlrow.InsertPoints(sqlrow.Question, pointsPerInsert)
 	upsertMinute = sqlrow.UpsertMinute(sqlrow.Question, "MIN", "MAX")
 	upsertLatest = sqlrow.UpsertLatest(sqlrow.Question)
 )
@@ -43,18 +47,32 @@ func (s *Store) WriteHistory(ctx context.Context, b store.HistoryBatch) error {
 }
 
 func writeHistory(ctx context.Context, tx *sql.Tx, b store.HistoryBatch) error {
-	if len(b.Points) > 0 {
-		// One prepared statement for the batch: the parse is paid once.
-		st, err := tx.PrepareContext(ctx, insertPoint)
-		if err != nil {
-			return err
+	// Many rows per statement, prepared once per batch: the driver's cost
+	// per Exec and the parse, not SQLite's per row, limit a second's worth
+	// of readings.
+	var full *sql.Stmt
+	for rest := b.Points; len(rest) > 0; {
+		n := min(len(rest), pointsPerInsert)
+		args := make([]any, 0, n*7)
+		for _, p := range rest[:n] {
+			args = append(args, sqlrow.PointArgs(p)...)
 		}
-		defer st.Close()
-		for _, p := range b.Points {
-			if _, err := st.ExecContext(ctx, sqlrow.PointArgs(p)...); err != nil {
-				return fmt.Errorf("point %s@%d: %w", p.ZoneID, p.At, err)
+		var err error
+		if n == pointsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertPoints); err != nil {
+					return fmt.Errorf("points: %w", err)
+				}
+				defer full.Close()
 			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, sqlrow.InsertPoints(sqlrow.Question, n), args...)
 		}
+		if err != nil {
+			return fmt.Errorf("points: %w", err)
+		}
+		rest = rest[n:]
 	}
 	for _, m := range b.Minutes {
 		if _, err := tx.ExecContext(ctx, upsertMinute, sqlrow.MinuteArgs(m)...); err != nil {

@@ -3,6 +3,7 @@ package sqlrow
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/store"
@@ -10,13 +11,27 @@ import (
 
 // The density history's statements, shared by both backends.
 
-// InsertPoint stores one density point.
-func InsertPoint(ph Placeholder) string {
-	return fmt.Sprintf(`INSERT INTO density_points (zone_id, at, density, smoothed, level, sensors, no_data)
-		VALUES (%s, %s, %s, %s, %s, %s, %s)`, ph(1), ph(2), ph(3), ph(4), ph(5), ph(6), ph(7))
+// InsertPoints stores n density points in one statement.
+func InsertPoints(ph Placeholder, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO density_points (zone_id, at, density, smoothed, level, sensors, no_data) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for j := range 7 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(ph(i*7 + j + 1))
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
-// PointArgs are InsertPoint's arguments.
+// PointArgs are one point's arguments of InsertPoints, in its column order.
 func PointArgs(p store.DensityPoint) []any {
 	return []any{p.ZoneID, p.At, p.Density, p.Smoothed, int(p.Level), p.Sensors, p.NoData}
 }
