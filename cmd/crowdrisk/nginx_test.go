@@ -236,6 +236,9 @@ func TestBehindNginx(t *testing.T) {
 	t.Run("CompressedOnce", func(t *testing.T) {
 		// A stream: the engine gzips it; nginx passes it as it is.
 		res, s := openVia(t, via+"/density-stream", "Accept-Encoding", "gzip")
+		if cc := res.Header.Get("Cache-Control"); cc != "no-cache, no-transform" {
+			t.Errorf("stream Cache-Control through nginx %q; want no-cache, no-transform (docs/deployment.md, CDN)", cc)
+		}
 		if ce := res.Header.Values("Content-Encoding"); len(ce) != 1 || ce[0] != "gzip" {
 			t.Fatalf("stream Content-Encoding %q; want one gzip", ce)
 		}

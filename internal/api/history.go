@@ -128,8 +128,7 @@ func (s *server) zoneHistory(w http.ResponseWriter, r *http.Request) error {
 		}
 		ans.Points = out
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, ans) // Cache-Control: no-store, as every JSON answer
 	return nil
 }
 
