@@ -158,6 +158,10 @@ func (w *historyWriter) flush(ctx context.Context) {
 		err := w.store.WriteHistory(wctx, b)
 		cancel()
 		switch {
+		case fenced(err):
+			// No longer the leader (a step-down's last second): the
+			// successor writes from here on; not a store failure.
+			dropped += len(b.Points)
 		case err != nil:
 			dropped += len(b.Points)
 			if !w.failing {
