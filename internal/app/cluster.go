@@ -84,6 +84,13 @@ func (a *App) newClusterNode(ctx context.Context, floor event.ID, obs engine.Obs
 		return err
 	}
 	a.hub.Seed(states...)
+	// Each zone's last stored reading, with its age, until the stream has
+	// a newer one (after a restart of every instance, nobody else has it).
+	latest, err := engine.StoredDensityStateEvents(ctx, a.store, a.venue)
+	if err != nil {
+		return err
+	}
+	a.hub.Seed(latest...)
 	host, _ := os.Hostname()
 	a.cluster.node, err = cluster.New(ctx, cluster.Options{
 		Redis: a.cluster.rdb, Keys: a.cluster.keys, Store: a.store, Hub: a.hub, Start: floor,

@@ -231,14 +231,43 @@ func (e *Engine) restoreLatest(ctx context.Context) ([]crowd.DensityReading, err
 	if err != nil {
 		return nil, err
 	}
-	out := stored[:0]
+	out := asRestored(stored, e.venue)
+	for _, r := range out {
+		e.sent[r.ZoneID] = r
+	}
+	return out, nil
+}
+
+// asRestored keeps the readings of the venue's zones, marked as no data
+// (see restoreLatest).
+func asRestored(stored []crowd.DensityReading, v crowd.Venue) []crowd.DensityReading {
+	known := map[string]bool{}
+	for _, z := range v.Zones {
+		known[z.ID] = true
+	}
+	out := []crowd.DensityReading{}
 	for _, r := range stored {
-		if _, ok := e.zones[r.ZoneID]; !ok {
+		if !known[r.ZoneID] {
 			continue
 		}
 		r.NoData, r.Sensors, r.Peak, r.Outlier = true, 0, nil, false
-		e.sent[r.ZoneID] = r
 		out = append(out, r)
+	}
+	return out
+}
+
+// StoredDensityStateEvents is DensityStateEvents for an instance without an
+// engine (a follower, see internal/cluster): each zone's last stored
+// reading, marked as no data, as snapshot content for its hub. Readings it
+// then follows from the shared stream replace them.
+func StoredDensityStateEvents(ctx context.Context, s store.HistoryStore, v crowd.Venue) ([]*event.Event, error) {
+	stored, err := s.LatestReadings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*event.Event
+	for _, r := range asRestored(stored, v) {
+		out = append(out, densityEvent(0, r))
 	}
 	return out, nil
 }

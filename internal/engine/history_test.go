@@ -243,3 +243,30 @@ func TestHistoryPrune(t *testing.T) {
 		t.Errorf("minutes after Keep = %+v; want none", ms)
 	}
 }
+
+// TestStoredDensityStateEvents: a follower's hub is seeded with each venue
+// zone's last stored reading, marked as no data; zones no longer in the
+// venue are left out.
+func TestStoredDensityStateEvents(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "crowdrisk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.WriteHistory(context.Background(), store.HistoryBatch{Latest: []crowd.DensityReading{
+		{ZoneID: "hall", Density: 4.2, Smoothed: 4.1, Level: crowd.Warning, Timestamp: t0.UnixMilli(), Sensors: 2},
+		{ZoneID: "gone", Density: 1, Timestamp: t0.UnixMilli()},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := StoredDensityStateEvents(context.Background(), s, testVenue())
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events = %v, %v; want hall's alone", evs, err)
+	}
+	e := evs[0]
+	want := `{"type":"density","data":{"zoneId":"hall","density":4.2,"smoothed":4.1,"level":"warning","occupancy":0,"trend":0,"timestamp":1764270000000,"sensors":0,"noData":true}}`
+	if e.ID != 0 || e.StateKey != "zone:hall" || e.Topic != event.TopicDensity || string(e.Data) != want {
+		t.Errorf("event = id %v key %q topic %v data %s", e.ID, e.StateKey, e.Topic, e.Data)
+	}
+}
