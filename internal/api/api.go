@@ -103,6 +103,12 @@ type Options struct {
 	Notifications http.Handler
 	Logger        *slog.Logger
 	Now           func() time.Time
+
+	// History serves GET /zones/{id}/history (history.go) when not nil;
+	// HistoryRaw is how far back it keeps every reading (older ranges are
+	// answered with one-minute aggregates).
+	History    HistorySource
+	HistoryRaw time.Duration
 }
 
 // server holds the handlers' shared dependencies.

@@ -58,6 +58,9 @@ func (s *server) routes() []route {
 			route{"POST " + Prefix + "/testing/alert", auth.Admin, true, h(s.testAlert)},
 		)
 	}
+	if s.opts.History != nil {
+		rs = append(rs, route{"GET " + Prefix + "/zones/{id}/history", auth.Viewer, true, h(s.zoneHistory)})
+	}
 	if st := s.opts.Streams; st != nil {
 		rs = append(rs,
 			route{"GET " + Prefix + "/stream", auth.Viewer, true, st.Handler(nil)},

@@ -96,7 +96,8 @@ func (a *App) build(ctx context.Context) error {
 		HistorySize: cfg.HistorySize, HistoryAge: cfg.HistoryAge,
 		Floor: floor, Durable: replay, Logger: log,
 	})
-	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log})
+	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log,
+		Zones: func() []crowd.DensityReading { return a.live().Latest() }})
 	if cfg.Redis != "" {
 		// Several instances: the engine runs inside the cluster node, on
 		// whichever instance holds the lease.
@@ -106,12 +107,14 @@ func (a *App) build(ctx context.Context) error {
 	} else {
 		a.engine, err = engine.New(ctx, engine.Options{
 			Venue: a.venue, Rules: cfg.Rules(), Store: a.store, Publisher: a.hub, Sequencer: seq,
-			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics,
+			MaxClockSkew: cfg.MaxClockSkew, Logger: log, Observer: a.metrics, History: cfg.History(),
 		})
 		if err != nil {
 			return err
 		}
 		a.hub.Seed(a.engine.StateEvents()...)
+		// Each zone's last known reading (stored before a restart), with its age.
+		a.hub.Seed(a.engine.DensityStateEvents()...)
 		replay.engine = a.engine // resumes also see the batches waiting in its outbox
 	}
 	if err := a.buildNotifier(ctx); err != nil {
@@ -174,6 +177,7 @@ func (a *App) handler() (http.Handler, error) {
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
 		Ready:     a.ready, Logger: a.log, Metrics: a.metrics.Handler(),
 		Notifications: notify.StatusHandler(a.notifier),
+		History:       a.store, HistoryRaw: a.cfg.HistoryRaw,
 		SignedOut: func(session string) {
 			if n := a.streams.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)

@@ -82,13 +82,20 @@ func (a *App) newClusterNode(ctx context.Context, floor event.ID, obs engine.Obs
 		return err
 	}
 	a.hub.Seed(states...)
+	// Each zone's last stored reading, with its age, until the stream has
+	// a newer one (after a restart of every instance, nobody else has it).
+	latest, err := engine.StoredDensityStateEvents(ctx, a.store, a.venue)
+	if err != nil {
+		return err
+	}
+	a.hub.Seed(latest...)
 	host, _ := os.Hostname()
 	a.cluster.node, err = cluster.New(ctx, cluster.Options{
 		Redis: a.cluster.rdb, Keys: a.cluster.keys, Store: a.store, Hub: a.hub, Start: floor,
 		Venue: a.venue, Rules: a.cfg.Rules(), MaxClockSkew: a.cfg.MaxClockSkew,
 		Name:     host + "@" + a.cfg.Addr,
 		LeaseTTL: a.cfg.LeaseTTL, RenewEvery: a.cfg.LeaseTTL / 3, ForwardTimeout: a.cfg.ForwardTimeout,
-		StreamMaxLen: int64(a.cfg.StreamMaxLen), Logger: a.log, Observer: obs,
+		StreamMaxLen: int64(a.cfg.StreamMaxLen), Logger: a.log, Observer: obs, History: a.cfg.History(),
 	})
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/engine"
 )
 
 // Config is everything the engine can be told at start-up. Every flag has a
@@ -57,6 +58,11 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 
+	// HistoryRaw is how long every judged reading is stored, HistoryKeep
+	// how long the one-minute aggregates are (GET /zones/{id}/history).
+	HistoryRaw  time.Duration
+	HistoryKeep time.Duration
+
 	// Multi-instance deployment (docs/deployment.md). Postgres (a URL,
 	// better given as CROWDRISK_POSTGRES, it may hold a password) puts the
 	// store on PostgreSQL; Redis joins the instances that share it.
@@ -93,6 +99,8 @@ func DefaultConfig() Config {
 		ShutdownSpread:      5 * time.Second,
 		MaxClockSkew:        2 * time.Minute,
 		SensorTimeout:       crowd.DefaultRules().SensorTimeout,
+		HistoryRaw:          time.Hour,
+		HistoryKeep:         30 * 24 * time.Hour,
 		LogLevel:            "info",
 		LogFormat:           "text",
 		RedisPrefix:         "crowdrisk:",
@@ -138,6 +146,8 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.ShutdownSpread, "shutdown-spread", "window over which clients are told to reconnect after a shutdown")
 	e.duration(&c.MaxClockSkew, "max-clock-skew", "how far in the future a reading may be")
 	e.duration(&c.SensorTimeout, "sensor-timeout", "a sensor silent this long raises a sensor alert (a zone's rules.sensorTimeout overrides it)")
+	e.duration(&c.HistoryRaw, "history-raw", "how long every judged reading is stored (the density history's raw tier)")
+	e.duration(&c.HistoryKeep, "history-keep", "how long the one-minute density aggregates are stored")
 	e.str(&c.LogLevel, "log-level", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "text or json")
 	e.str(&c.Postgres, "postgres", "PostgreSQL URL: the store shared by every instance (default: SQLite in --data-dir)")
@@ -180,6 +190,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--testing must be auto, on or off")
 	case c.SensorTimeout < time.Second:
 		return fmt.Errorf("--sensor-timeout must be at least 1s")
+	case c.HistoryRaw < time.Minute || c.HistoryKeep < c.HistoryRaw:
+		return fmt.Errorf("--history-raw must be at least 1m and --history-keep at least --history-raw")
 	case c.BodyTimeout <= 0:
 		return fmt.Errorf("--body-timeout must be positive")
 	case c.MaxStreams < 0 || c.MaxStreamsPerClient < 0:
@@ -300,4 +312,9 @@ func (e *envFlags) duration(p *time.Duration, name, usage string) {
 
 func envKey(name string) string {
 	return "CROWDRISK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// History is the stored density history the flags set.
+func (c Config) History() engine.HistoryOptions {
+	return engine.HistoryOptions{Raw: c.HistoryRaw, Keep: c.HistoryKeep}
 }

@@ -76,7 +76,7 @@ func (n *Node) becomeLeader(ctx context.Context, f redisbus.Fence, validUntil ti
 		Store:     fencedStore{Store: n.opts.Store, lead: l, node: n},
 		Publisher: &appender{node: n, lead: l},
 		Sequencer: l.seq, MaxClockSkew: n.opts.MaxClockSkew, HistoryWindow: n.opts.HistoryWindow,
-		Now: n.now, Logger: n.log, Observer: n.opts.Observer,
+		History: n.opts.History, Now: n.now, Logger: n.log, Observer: n.opts.Observer,
 	})
 	if err != nil {
 		return err
@@ -187,6 +187,16 @@ func (s fencedStore) Commit(ctx context.Context, b store.Batch) error {
 		return engine.ErrFenced
 	}
 	return err
+}
+
+// WriteHistory writes density history only while the lease holds: a
+// deposed leader's last buffered second is dropped rather than written
+// beside its successor's.
+func (s fencedStore) WriteHistory(ctx context.Context, b store.HistoryBatch) error {
+	if !s.lead.valid() {
+		return engine.ErrFenced
+	}
+	return s.Store.WriteHistory(ctx, b)
 }
 
 // appender is the leader engine's Publisher: it appends to the shared

@@ -48,6 +48,9 @@ type Options struct {
 	Rules         crowd.Rules
 	MaxClockSkew  time.Duration
 	HistoryWindow time.Duration // default 15 minutes
+	// History is the leader engine's stored density history (only the
+	// leader writes it; every instance reads it from the shared store).
+	History engine.HistoryOptions
 
 	Name           string        // this instance in the lease and the logs
 	LeaseTTL       time.Duration // default 3 s

@@ -55,9 +55,11 @@ type Options struct {
 	// HistoryWindow is how much per-zone history /density/history serves.
 	// Default 15 minutes (at most one reading per second is kept).
 	HistoryWindow time.Duration
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Observer      Observer // optional
+	// History configures the stored density history (history.go).
+	History  HistoryOptions
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Observer Observer // optional
 }
 
 // Engine is safe for concurrent use.
@@ -80,6 +82,9 @@ type Engine struct {
 	ended     *endedEmergency     // the operator's last end of emergency mode
 	box       outbox              // batches the store refused, retried in order (outbox.go)
 	health    health              // the store's health (health.go)
+
+	hopts HistoryOptions
+	hist  *historyBuffer // judged readings waiting to be stored (history.go)
 }
 
 // New builds an engine and restores its state (open alerts, emergency mode)
@@ -115,7 +120,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		history:   map[string]*crowd.History{},
 		sent:      map[string]crowd.DensityReading{},
 		overrides: map[string]override{},
+		hopts:     opts.History.withDefaults(),
 	}
+	e.hist = &historyBuffer{max: e.hopts.MaxPending}
 	for _, z := range opts.Venue.Zones {
 		e.zones[z.ID] = z
 		e.history[z.ID] = crowd.NewHistory(opts.HistoryWindow)
@@ -136,7 +143,11 @@ func (e *Engine) restore(ctx context.Context) error {
 	if err := e.resolveOrphans(ctx, open); err != nil {
 		return err
 	}
-	e.monitor.Restore(open, nil)
+	latest, err := e.restoreLatest(ctx)
+	if err != nil {
+		return err
+	}
+	e.monitor.Restore(open, latest)
 	// The sensors heard from before: one that stays silent now raises its
 	// alert after the timeout, as it would have without the restart.
 	sensors, err := e.store.Sensors(ctx)

@@ -45,6 +45,7 @@ func (e *Engine) IngestStamped(ctx context.Context, in []crowd.ReadingInput, sta
 func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 	out := e.monitor.Observe(r)
 	e.history[r.ZoneID].Add(out.Reading)
+	e.hist.record(out.Reading)
 	if e.worthSending(out.Reading) {
 		s.density(out.Reading)
 		e.sent[r.ZoneID] = out.Reading

@@ -133,6 +133,9 @@ func (e *Engine) testReading(ctx context.Context, z crowd.Zone, d float64, actor
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	hist := make(chan struct{})
+	go func() { defer close(hist); e.runHistory(ctx) }()
+	defer func() { <-hist }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -166,6 +169,7 @@ func (e *Engine) tick(ctx context.Context) {
 	p := e.monitor.Advance(now)
 	for _, r := range p.Readings {
 		e.history[r.ZoneID].Add(r)
+		e.hist.record(r)
 		s.density(r)
 		e.sent[r.ZoneID] = r
 	}

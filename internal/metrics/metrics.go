@@ -31,6 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the delivery-latency histogram. Default time.Now.
 	Now func() time.Time
+	// Zones, when set, is read at every scrape for the per-zone gauges
+	// (zonecollector.go): the engine's latest reading of every zone.
+	Zones func() []crowd.DensityReading
 }
 
 // LatencyBuckets are the bounds of crowdrisk_delivery_latency_seconds: from
@@ -51,6 +54,8 @@ type Metrics struct {
 	storeDegraded prometheus.Gauge
 	outbox        prometheus.Gauge
 	commitFails   prometheus.Counter
+	// Density history points dropped (engine.HistoryObserver).
+	historyDropped prometheus.Counter
 }
 
 // The engine calls Ingested and AlertChanged, and reports its store.
@@ -100,14 +105,21 @@ func New(opts Options) *Metrics {
 			Name: "crowdrisk_store_commit_failures_total",
 			Help: "Commits the store refused (each retry counts).",
 		}),
+		historyDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crowdrisk_history_dropped_total",
+			Help: "Judged readings whose density history point was not stored (the store failed, or more waited than the buffer holds); alerts are not affected.",
+		}),
 	}
 	m.reg.MustRegister(
-		m.ingested, m.alerts, m.latency, m.writes, m.storeDegraded, m.outbox, m.commitFails,
+		m.ingested, m.alerts, m.latency, m.writes, m.storeDegraded, m.outbox, m.commitFails, m.historyDropped,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	if opts.Hub != nil {
 		m.reg.MustRegister(newHubCollector(opts.Hub))
+	}
+	if opts.Zones != nil {
+		m.reg.MustRegister(newZoneCollector(opts.Zones))
 	}
 	return m
 }

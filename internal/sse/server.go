@@ -253,7 +253,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 
 func streamHeaders(h http.Header, gz bool) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
+	// no-transform: a proxy or CDN must not recompress or rewrite the
+	// stream (RFC 9111, 5.2.2.6); the events are compressed once, here.
+	h.Set("Cache-Control", "no-cache, no-transform")
 	h.Set("X-Accel-Buffering", "no")
 	h.Add("Vary", "Accept-Encoding")
 	if gz {

@@ -155,7 +155,7 @@ func TestStreamHeadersAndConnectedFirst(t *testing.T) {
 	f := newStreamFixture(t, Options{})
 	c := f.connect(t, "/stream?topics=density,alerts", nil)
 	h := c.resp.Header
-	if h.Get("Content-Type") != "text/event-stream; charset=utf-8" || h.Get("Cache-Control") != "no-cache" || h.Get("X-Accel-Buffering") != "no" {
+	if h.Get("Content-Type") != "text/event-stream; charset=utf-8" || h.Get("Cache-Control") != "no-cache, no-transform" || h.Get("X-Accel-Buffering") != "no" {
 		t.Fatalf("headers %v", h)
 	}
 	m := c.message(t)

@@ -145,4 +145,5 @@ type Store interface {
 	// Ping checks that the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+	HistoryStore // density history (history.go)
 }

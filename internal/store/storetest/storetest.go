@@ -44,6 +44,11 @@ func Run(t *testing.T, open Opener) {
 		{"Fence", testFence},
 		{"Command", testCommand},
 		{"Sensors", testSensors},
+		{"HistoryPoints", testHistoryPoints},
+		{"HistoryMinutes", testHistoryMinutes},
+		{"LatestReadings", testLatestReadings},
+		{"PruneHistory", testPruneHistory},
+		{"RejectsInvalidHistory", testRejectsInvalidHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
