@@ -21,6 +21,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 	"github.com/crowdrisk/crowdrisk/internal/store"
 	"github.com/crowdrisk/crowdrisk/internal/venue"
+	"github.com/crowdrisk/crowdrisk/internal/ws"
 	"github.com/crowdrisk/crowdrisk/web"
 )
 
@@ -32,6 +33,7 @@ type App struct {
 	hub     *hub.Hub
 	engine  *engine.Engine
 	streams *sse.Server
+	ws      *ws.Server
 	server  *http.Server
 	ln      net.Listener
 	venue   crowd.Venue
@@ -117,6 +119,12 @@ func (a *App) build(ctx context.Context) error {
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
 		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
 	})
+	a.ws = ws.NewServer(ws.Options{
+		Hub: a.hub, Acknowledge: a.live().Acknowledge, AllowedOrigins: cfg.AllowedOrigins,
+		WriteTimeout: cfg.WriteTimeout, MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
+		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
+		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
+	})
 	handler, err := a.handler()
 	if err != nil {
 		return err
@@ -161,13 +169,13 @@ func (a *App) handler() (http.Handler, error) {
 		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil, auth.Audience(a.cfg.JWTAudience), auth.Issuer(a.cfg.JWTIssuer))
 	}
 	return api.New(api.Options{
-		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,
+		Engine: a.live(), Streams: a.streams, WebSocket: a.ws, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
 		Ready:     a.live().Ready, Logger: a.log, Metrics: a.metrics.Handler(),
 		SignedOut: func(session string) {
-			if n := a.streams.EndSession(session); n > 0 {
+			if n := a.streams.EndSession(session) + a.ws.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)
 			}
 		},
@@ -235,6 +243,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	if e := a.streams.Shutdown(sctx); e != nil {
 		a.log.Warn("streams did not end in time", "err", e)
+	}
+	if e := a.ws.Shutdown(sctx); e != nil {
+		a.log.Warn("websocket connections did not end in time", "err", e)
 	}
 	if e := a.server.Shutdown(sctx); e != nil && err == nil {
 		err = e
