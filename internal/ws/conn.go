@@ -27,6 +27,9 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 	s := cn.s
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Whatever ended the loop, the socket goes with it (a no-op after a
+	// close handshake).
+	defer cn.c.CloseNow()
 	readErr := make(chan error, 1)
 	go func() { readErr <- cn.readLoop(ctx) }()
 
