@@ -122,7 +122,7 @@ func (cn *conn) answer(ctx context.Context, r reply) {
 		b = []byte(fmt.Sprintf(`{"type":"reply","ok":false,"error":{"code":"internal","message":%q}}`, err.Error()))
 	}
 	// A failed write ends the connection; the writer notices.
-	_ = cn.write(ctx, b)
+	_ = cn.write(b)
 }
 
 // requestIDOf digs the requestId out of a message that is refused before

@@ -18,6 +18,7 @@ import (
 type conn struct {
 	s      *Server
 	c      *websocket.Conn
+	bc     *batchConn // under c: batches the writes
 	sub    *hub.Subscriber
 	client string
 	r      *http.Request
@@ -34,7 +35,7 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 	go func() { readErr <- cn.readLoop(ctx) }()
 
 	first := s.startMessages(topics, start)
-	if err := cn.write(ctx, first...); err != nil {
+	if err := cn.write(first...); err != nil {
 		cn.abort(err)
 		return
 	}
@@ -63,10 +64,10 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 			cn.c.Close(code, reason)
 			return
 		case <-s.closing:
-			cn.bye(ctx, ending{}, websocket.StatusGoingAway)
+			cn.bye(ending{}, websocket.StatusGoingAway)
 			return
 		case why := <-lt.end:
-			cn.bye(ctx, why, websocket.StatusNormalClosure)
+			cn.bye(why, websocket.StatusNormalClosure)
 			return
 		case <-cn.sub.Ready():
 			if !cn.sub.Take(&batch) {
@@ -85,7 +86,7 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 				buf = appendHeartbeat(buf, s.now().UnixMilli())
 				msgs = append(msgs, buf[n:len(buf):len(buf)])
 			}
-			if err := cn.write(ctx, msgs...); err != nil {
+			if err := cn.write(msgs...); err != nil {
 				cn.abort(err)
 				return
 			}
@@ -99,23 +100,26 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 	}
 }
 
-// write sends messages in order, all within one WriteTimeout: a client
-// that cannot take them in that time is dropped and resumes.
-func (cn *conn) write(ctx context.Context, msgs ...[]byte) error {
-	ctx, cancel := context.WithTimeout(ctx, cn.s.opts.WriteTimeout)
-	defer cancel()
+// write sends messages in order, in one write(2) that must finish within
+// WriteTimeout: a client that cannot take them in that time is dropped and
+// resumes. The library's writes go to the batchConn's buffer and never
+// block, so they need no context deadline (which would cost a timer per
+// message).
+func (cn *conn) write(msgs ...[]byte) error {
+	cn.bc.begin()
 	for _, m := range msgs {
-		if err := cn.c.Write(ctx, websocket.MessageText, m); err != nil {
+		if err := cn.c.Write(context.Background(), websocket.MessageText, m); err != nil {
+			cn.bc.flush()
 			return err
 		}
 	}
-	return nil
+	return cn.bc.flush()
 }
 
 // bye tells the client why the connection ends and when to come back, then
 // closes it.
-func (cn *conn) bye(ctx context.Context, why ending, code websocket.StatusCode) {
-	_ = cn.write(ctx, cn.s.goodbye(why))
+func (cn *conn) bye(why ending, code websocket.StatusCode) {
+	_ = cn.write(cn.s.goodbye(why))
 	cn.c.Close(code, why.why())
 }
 

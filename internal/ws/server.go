@@ -192,13 +192,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The Origin was checked above, with our own rule (same host or an
 	// allowed origin, exact match); the library's host patterns would
 	// refuse the allowed cross-origin dashboards.
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	hj := &hijacker{ResponseWriter: w, timeout: s.opts.WriteTimeout}
+	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Info("websocket handshake failed", "category", "ws-connection", "client", client, "err", err)
 		return
 	}
 	c.SetReadLimit(s.opts.MaxMessageBytes)
-	cn := &conn{s: s, c: c, sub: sub, client: client, r: r}
+	cn := &conn{s: s, c: c, bc: hj.conn, sub: sub, client: client, r: r}
 	cn.run(topics, start, lt)
 }
 
