@@ -54,7 +54,10 @@ func (b *batchConn) begin() {
 func (b *batchConn) flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.hold--; b.hold > 0 || len(b.buf) == 0 {
+	if b.hold > 0 {
+		b.hold--
+	}
+	if b.hold > 0 || len(b.buf) == 0 {
 		return nil
 	}
 	_, err := b.writeLocked(b.buf)
