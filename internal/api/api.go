@@ -71,10 +71,10 @@ const (
 type Options struct {
 	Engine  Engine  // required
 	Streams Streams // nil: no stream routes
+	Web     Web     // nil: no pages
 	// WebSocket serves the streams over WebSocket at /ws (viewer, like
 	// the streams); nil: no such route.
 	WebSocket http.Handler
-	Web     Web     // nil: no pages
 	// Auth verifies tokens. nil means the engine runs without a secret (the
 	// loopback demo): every request is the admin "local".
 	Auth *auth.Verifier
