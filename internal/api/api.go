@@ -72,6 +72,9 @@ type Options struct {
 	Engine  Engine  // required
 	Streams Streams // nil: no stream routes
 	Web     Web     // nil: no pages
+	// WebSocket serves the streams over WebSocket at /ws (viewer, like
+	// the streams); nil: no such route.
+	WebSocket http.Handler
 	// Auth verifies tokens. nil means the engine runs without a secret (the
 	// loopback demo): every request is the admin "local".
 	Auth *auth.Verifier

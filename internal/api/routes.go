@@ -71,6 +71,11 @@ func (s *server) routes() []route {
 	if s.opts.Notifications != nil {
 		rs = append(rs, route{"GET " + Prefix + "/notifications/status", auth.Viewer, true, s.opts.Notifications})
 	}
+	if s.opts.WebSocket != nil {
+		// The handshake is a GET: the cross-origin protection lets it
+		// through, so the handler checks Origin itself.
+		rs = append(rs, route{"GET " + Prefix + "/ws", auth.Viewer, true, s.opts.WebSocket})
+	}
 	if s.opts.Metrics != nil {
 		rs = append(rs, route{"GET /metrics", auth.Viewer, false, s.opts.Metrics})
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 	"github.com/crowdrisk/crowdrisk/internal/store"
 	"github.com/crowdrisk/crowdrisk/internal/venue"
+	"github.com/crowdrisk/crowdrisk/internal/ws"
 	"github.com/crowdrisk/crowdrisk/web"
 )
 
@@ -33,6 +34,7 @@ type App struct {
 	hub     *hub.Hub
 	engine  *engine.Engine
 	streams *sse.Server
+	ws      *ws.Server
 	server  *http.Server
 	ln      net.Listener
 	venue   crowd.Venue
@@ -127,6 +129,12 @@ func (a *App) build(ctx context.Context) error {
 		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
 		WriteError: api.ErrorWriter(log),
 	})
+	a.ws = ws.NewServer(ws.Options{
+		Hub: a.hub, Acknowledge: a.live().Acknowledge, AllowedOrigins: cfg.AllowedOrigins,
+		WriteTimeout: cfg.WriteTimeout, MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
+		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
+		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
+	})
 	handler, err := a.handler()
 	if err != nil {
 		return err
@@ -171,7 +179,7 @@ func (a *App) handler() (http.Handler, error) {
 		verifier = auth.NewVerifier([]byte(a.cfg.JWTSecret), nil, auth.Audience(a.cfg.JWTAudience), auth.Issuer(a.cfg.JWTIssuer))
 	}
 	return api.New(api.Options{
-		Engine: a.live(), Streams: a.streams, Web: w, Auth: verifier,
+		Engine: a.live(), Streams: a.streams, WebSocket: a.ws, Web: w, Auth: verifier,
 		TestingEnabled: a.cfg.TestingEnabled(), AllowedOrigins: a.cfg.AllowedOrigins,
 		AllowAnyHost: a.cfg.Insecure, BodyTimeout: a.cfg.BodyTimeout,
 		RateLimit: api.RateLimit{PerSecond: a.cfg.RatePerSecond, Burst: a.cfg.RateBurst},
@@ -179,7 +187,7 @@ func (a *App) handler() (http.Handler, error) {
 		Notifications: notify.StatusHandler(a.notifier),
 		History:       a.store, HistoryRaw: a.cfg.HistoryRaw,
 		SignedOut: func(session string) {
-			if n := a.streams.EndSession(session); n > 0 {
+			if n := a.streams.EndSession(session) + a.ws.EndSession(session); n > 0 {
 				a.log.Info("signed out: streams ended", "category", "sse-connection", "streams", n)
 			}
 		},
@@ -250,6 +258,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	if e := a.streams.Shutdown(sctx); e != nil {
 		a.log.Warn("streams did not end in time", "err", e)
+	}
+	if e := a.ws.Shutdown(sctx); e != nil {
+		a.log.Warn("websocket connections did not end in time", "err", e)
 	}
 	if e := a.server.Shutdown(sctx); e != nil && err == nil {
 		err = e

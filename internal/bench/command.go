@@ -45,6 +45,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.StringVar(&cfg.Token, "token", cfg.Token, "Bearer token (viewer and sensor roles) [$CROWDRISK_TOKEN]")
 	fs.IntVar(&cfg.Subscribers, "subscribers", cfg.Subscribers, "SSE streams to open")
 	fs.StringVar(&cfg.Topics, "topics", cfg.Topics, "topics of each stream (density or density,alerts)")
+	fs.StringVar(&cfg.Transport, "transport", TransportSSE, "subscribers' transport: sse or ws (WebSocket at /api/crowd-risk/ws)")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "readings per second, spread over the venue's zones")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "length of the load phase")
 	fs.DurationVar(&cfg.Tick, "tick", cfg.Tick, "the sender posts one batch per tick")

@@ -45,6 +45,7 @@ type Config struct {
 
 	Subscribers int    // SSE streams to open
 	Topics      string // topics of each stream, e.g. "density" or "density,alerts"
+	Transport   string // TransportSSE (default) or TransportWS (ws.go)
 	Mode        Mode
 
 	Rate     float64       // readings per second (stream mode)
@@ -109,6 +110,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--broadcast needs a positive count and at least one subscriber")
 	case c.Mode == ModeIngest && (c.Batch <= 0 || c.Workers <= 0 || c.Duration <= 0):
 		return fmt.Errorf("--batch, --workers and --duration must be positive")
+	case c.Transport != "" && c.Transport != TransportSSE && c.Transport != TransportWS:
+		return fmt.Errorf("--transport must be sse or ws")
 	case c.Tick <= 0 || c.DialConcurrency <= 0:
 		return fmt.Errorf("--tick and --dial-concurrency must be positive")
 	}

@@ -42,7 +42,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	start := time.Now()
 	table := newSentTable(zones, start)
 	hist := &histogram{}
-	path := "/api/crowd-risk/stream?topics=" + url.QueryEscape(cfg.Topics)
+	path := streamPath(cfg)
 	st := newStreams(u.Host, path, cfg.Token, table, hist)
 	defer st.close()
 
@@ -57,7 +57,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Subscribers > 0 {
 		say("opening %d streams (%s)", cfg.Subscribers, path)
 		t0 := time.Now()
-		rep.ConnectionsMade, rep.ConnectionsFailed = st.open(ctx, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
+		if cfg.Transport == TransportWS {
+			rep.note("subscribers on WebSocket (%s)", path)
+			rep.ConnectionsMade, rep.ConnectionsFailed = st.openWS(ctx, path, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
+		} else {
+			rep.ConnectionsMade, rep.ConnectionsFailed = st.open(ctx, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
+		}
 		rep.ConnectSeconds = time.Since(t0).Seconds()
 		say("%d streams open, %d failed, in %.1f s; idle for %s", rep.ConnectionsMade, rep.ConnectionsFailed, rep.ConnectSeconds, cfg.Settle)
 		if err := sleep(ctx, cfg.Settle); err != nil {

@@ -41,6 +41,11 @@
 // this page after signing in, a new stream starts with a full snapshot);
 // anything else (another session signed out with the same token, a token
 // renewed meanwhile) reconnects as usual, resuming from the last id.
+//
+// Transport. SSE by default; with transport "ws" (the page's ?transport=ws)
+// the same manager opens /ws?topics=... through the adapter of ws-source.js,
+// which looks like an EventSource to everything here: same states, backoff,
+// polling fallback, resume (?lastEventId=) and reauth.
 
 export const CONNECTING = 'connecting';
 export const CONNECTED = 'connected';
@@ -55,6 +60,8 @@ export const DEFAULTS = Object.freeze({
   jitterRatio: 0.1, // up to +10 % of the delay
   pollIntervalMs: 5000,
 });
+
+import { webSocketSource } from './ws-source.js';
 
 const ME_URL = '/api/auth/me';
 const LOGIN_URL = '/admin/crowd-risk/login';
@@ -81,6 +88,7 @@ export function withLastEventId(url, id) {
 export function browserEnv() {
   return {
     EventSource: globalThis.EventSource,
+    WebSocket: globalThis.WebSocket,
     setTimeout: globalThis.setTimeout.bind(globalThis),
     clearTimeout: globalThis.clearTimeout.bind(globalThis),
     fetch: globalThis.fetch ? globalThis.fetch.bind(globalThis) : undefined,
@@ -90,7 +98,7 @@ export function browserEnv() {
 }
 
 export class ConnectionManager {
-  #url; #topics; #policies; #pollUrl; #env; #opts; #errors;
+  #url; #topics; #policies; #pollUrl; #env; #opts; #errors; #transport; #Source;
   #es = null;
   #timer = null;
   #pollTimer = null;
@@ -110,9 +118,9 @@ export class ConnectionManager {
   lastEventId = '';
 
   // options: url, topics (['density','alerts']), policies ({density:'poll'}),
-  // pollUrl, env (EventSource, setTimeout, clearTimeout, fetch, random),
-  // errorHandler ({handleDataStreamError}), lastEventId, meUrl, loginUrl and
-  // DEFAULTS' keys.
+  // pollUrl, env (EventSource, WebSocket, setTimeout, clearTimeout, fetch,
+  // random, location), errorHandler ({handleDataStreamError}), lastEventId,
+  // meUrl, loginUrl, transport ('sse' or 'ws') and DEFAULTS' keys.
   constructor(options) {
     this.#url = options.url;
     this.#meUrl = options.meUrl ?? ME_URL;
@@ -122,6 +130,7 @@ export class ConnectionManager {
     this.#pollUrl = options.pollUrl;
     this.#env = options.env ?? browserEnv();
     this.#errors = options.errorHandler;
+    this.#transport = options.transport === 'ws' ? 'ws' : 'sse';
     this.#opts = { ...DEFAULTS };
     for (const k of Object.keys(DEFAULTS)) if (options[k] !== undefined) this.#opts[k] = options[k];
     this.lastEventId = options.lastEventId ?? '';
@@ -132,6 +141,7 @@ export class ConnectionManager {
   }
 
   get topics() { return [...this.#topics]; }
+  get transport() { return this.#transport; }
   get failures() { return this.#failures; }
   state(topic) { return this.#states.get(topic); }
   // mode is "stream", "polling" (policy poll after maxAttempts) or
@@ -180,8 +190,22 @@ export class ConnectionManager {
     this.#setAll(DISCONNECTED);
   }
 
+  // request sends a client message over the WebSocket transport (an
+  // acknowledgement) and resolves with the server's reply; it rejects on
+  // SSE, which has no way back, and while disconnected.
+  request(message) {
+    if (!this.#es?.request) return Promise.reject(new Error(`no request channel on ${this.#transport}`));
+    return this.#es.request(message);
+  }
+
+  #source() {
+    if (this.#transport !== 'ws') return this.#env.EventSource;
+    this.#Source ??= webSocketSource(this.#env.WebSocket, this.#env.location?.href);
+    return this.#Source;
+  }
+
   #connect() {
-    const ES = this.#env.EventSource;
+    const ES = this.#source();
     const es = new ES(withLastEventId(this.#url, this.lastEventId));
     this.#es = es;
     es.onopen = () => { if (es === this.#es) this.#opened(); };
@@ -394,10 +418,34 @@ export class DashboardConnection {
   retry(topic) { (topic ? [this.#byTopic.get(topic)] : this.#managers).forEach((m) => m?.retry()); }
 }
 
+// transportFromLocation reads the page's ?transport= (ws or the default sse).
+export function transportFromLocation(loc) {
+  try {
+    return new URLSearchParams(loc?.search ?? '').get('transport') === 'ws' ? 'ws' : 'sse';
+  } catch {
+    return 'sse';
+  }
+}
+
 // createDashboardConnection builds the page's connection. base is the API
-// prefix; separate selects the seed's two streams instead of the multiplexed one.
-export function createDashboardConnection({ base = '/api/crowd-risk', separate = false, env, errorHandler, ...opts } = {}) {
-  const common = { env, errorHandler, pollUrl: `${base}/density`, ...opts };
+// prefix; separate selects the seed's two streams instead of the multiplexed
+// one; transport is 'sse' or 'ws' (default: the page's ?transport=).
+export function createDashboardConnection({ base = '/api/crowd-risk', separate = false, env, errorHandler, transport, ...opts } = {}) {
+  transport ??= transportFromLocation(env?.location ?? globalThis.location);
+  const common = { env, errorHandler, pollUrl: `${base}/density`, transport, ...opts };
+  if (transport === 'ws') {
+    const ws = (topics) => `${base}/ws?topics=${topics.join(',')}`;
+    if (!separate) {
+      return new DashboardConnection([new ConnectionManager({
+        ...common, url: ws(['density', 'alerts']), topics: ['density', 'alerts'],
+        policies: { density: 'poll', alerts: 'stop' },
+      })]);
+    }
+    return new DashboardConnection([
+      new ConnectionManager({ ...common, url: ws(['density']), topics: ['density'], policies: { density: 'poll' } }),
+      new ConnectionManager({ ...common, url: ws(['alerts']), topics: ['alerts'], policies: { alerts: 'stop' } }),
+    ]);
+  }
   if (!separate) {
     return new DashboardConnection([new ConnectionManager({
       ...common, url: `${base}/stream?topics=density,alerts`, topics: ['density', 'alerts'],
