@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/hub"
@@ -89,11 +88,7 @@ func newPool(s *Server) *pool {
 
 // add takes over a stream whose first frames are written.
 func (p *pool) add(st *stream) {
-	if sc, ok := st.conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			st.raw = raw.Control(func(fd uintptr) { st.fd = int(fd) }) == nil
-		}
-	}
+	st.fd, st.raw = rawFD(st.conn)
 	p.mu.Lock()
 	if p.leaving {
 		// The stream's head went out just as the shutdown began: tell it
@@ -219,9 +214,7 @@ func (st *stream) peerClosed() bool {
 	if !st.raw {
 		return false
 	}
-	var b [1]byte
-	n, _, err := syscall.Recvfrom(st.fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return n == 0 && err == nil
+	return peekClosed(st.fd)
 }
 
 // service writes what a stream has: first any leftover, then a new batch.
@@ -274,22 +267,7 @@ func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
 		}
 		return n, err
 	}
-	// One non-blocking write(2) (Go keeps its sockets O_NONBLOCK): no
-	// poller registration, no deadline timer, no waiting.
-	written := 0
-	for written < len(b) {
-		n, err := syscall.Write(st.fd, b[written:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return written, nil // full: the caller keeps the rest
-		case err != nil:
-			return written, err
-		}
-		written += n
-	}
-	return written, nil
+	return writeNonblocking(st.fd, b) // pool_unix.go
 }
 
 // retryLoop puts blocked streams back in the run queue now and then.

@@ -226,7 +226,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	streamHeaders(w.Header(), gz)
 	wr := &wire{gz: gz}
 	first := s.startFrames(wr.start(nil), wr, topics, start)
-	if !s.opts.DisablePool && r.ProtoMajor == 1 {
+	if s.pooled(r) {
 		if conn, hijacked, err := s.hijack(w, first); hijacked {
 			if err != nil {
 				end()
@@ -249,6 +249,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		}
 	})
 	s.serveLoop(w, r, sub, client, wr, first, ended)
+}
+
+// pooled says whether a stream is hijacked into the writer pool: HTTP/1.1
+// on a platform with raw socket writes (pool_unix.go), and not over TLS.
+// An HTTP/2 stream cannot be hijacked. A TLS connection has no descriptor
+// the pool could write to directly, and crypto/tls breaks a connection for
+// good once one write hits its deadline, so the pool's short-deadline
+// writes would drop it at the first full socket: it is served by its own
+// goroutine with blocking writes, like HTTP/2.
+func (s *Server) pooled(r *http.Request) bool {
+	return poolFastPath && !s.opts.DisablePool && r.ProtoMajor == 1 && r.TLS == nil
 }
 
 func streamHeaders(h http.Header, gz bool) {
