@@ -19,9 +19,13 @@ import (
 // A write never waits: on a TCP connection it is one non-blocking write(2)
 // (anything else, such as TLS, gets a short deadline instead), and whatever
 // a full socket did not take is kept as the stream's leftover and retried by
-// the retry loop, while the worker moves on to the next stream. A stream
+// the retry timer, while the worker moves on to the next stream. A stream
 // whose leftover is older than the write timeout is dropped (it resumes
 // from its last id).
+//
+// Nothing runs before the first stream: the workers start when a stream is
+// added (a server built by a start-up that then fails leaves no goroutine
+// behind), and the retry timer is armed only while a stream is blocked.
 
 const (
 	writeSlice    = 2 * time.Millisecond // for connections without a raw fd
@@ -71,19 +75,28 @@ type pool struct {
 	streams map[*stream]struct{}
 	leaving bool // shutdown has begun: streams added now are sent away at once
 	stopped bool
+	started bool        // the workers run
+	retry   *time.Timer // armed while blocked is not empty
 	wg      sync.WaitGroup
 }
 
 func newPool(s *Server) *pool {
 	p := &pool{s: s, streams: map[*stream]struct{}{}}
 	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// startLocked starts the workers, once, with the first stream.
+func (p *pool) startLocked() {
+	if p.started {
+		return
+	}
+	p.started = true
 	workers := max(4, 2*runtime.GOMAXPROCS(0))
-	p.wg.Add(workers + 1)
+	p.wg.Add(workers)
 	for i := 0; i < workers; i++ {
 		go p.work()
 	}
-	go p.retryLoop()
-	return p
 }
 
 // add takes over a stream whose first frames are written.
@@ -100,6 +113,7 @@ func (p *pool) add(st *stream) {
 		st.end()
 		return
 	}
+	p.startLocked()
 	p.streams[st] = struct{}{}
 	p.mu.Unlock()
 	st.sub.SetNotify(func() { p.notify(st) })
@@ -192,6 +206,7 @@ func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
 	case len(st.leftover) > 0:
 		st.state = stBlocked
 		p.blocked = append(p.blocked, st)
+		p.armRetryLocked()
 	case st.again:
 		st.again = false
 		st.state = stQueued
@@ -270,31 +285,37 @@ func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
 	return writeNonblocking(st.fd, b) // pool_unix.go
 }
 
-// retryLoop puts blocked streams back in the run queue now and then.
-func (p *pool) retryLoop() {
-	defer p.wg.Done()
-	t := time.NewTicker(retryInterval)
-	defer t.Stop()
-	for range t.C {
-		p.mu.Lock()
-		if p.stopped {
-			p.mu.Unlock()
-			return
+// armRetryLocked has the blocked streams retried in retryInterval, unless
+// that is already due. The timer fires once per arming: an idle pool, or
+// one whose sockets all take their bytes, has nothing ticking.
+func (p *pool) armRetryLocked() {
+	if p.retry != nil || p.stopped {
+		return
+	}
+	p.retry = time.AfterFunc(retryInterval, p.retryBlocked)
+}
+
+// retryBlocked puts the blocked streams back in the run queue; a stream
+// that blocks again re-arms the timer when its worker settles it.
+func (p *pool) retryBlocked() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retry = nil
+	if p.stopped {
+		return
+	}
+	requeued := 0
+	for _, st := range p.blocked {
+		if st.state == stBlocked {
+			st.state = stQueued
+			p.queue = append(p.queue, st)
+			requeued++
 		}
-		requeued := 0
-		for _, st := range p.blocked {
-			if st.state == stBlocked {
-				st.state = stQueued
-				p.queue = append(p.queue, st)
-				requeued++
-			}
-		}
-		clear(p.blocked)
-		p.blocked = p.blocked[:0]
-		if requeued > 0 {
-			p.cond.Broadcast()
-		}
-		p.mu.Unlock()
+	}
+	clear(p.blocked)
+	p.blocked = p.blocked[:0]
+	if requeued > 0 {
+		p.cond.Broadcast()
 	}
 }
 
@@ -372,7 +393,11 @@ func (p *pool) shutdown() {
 	wg.Wait()
 	p.mu.Lock()
 	p.stopped = true
+	if p.retry != nil {
+		p.retry.Stop()
+		p.retry = nil
+	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	p.wg.Wait() // the workers and the retry loop are gone
+	p.wg.Wait() // the workers are gone
 }
