@@ -316,3 +316,22 @@ func TestHTTP2SlowStreamDoesNotHoldBackItsConnection(t *testing.T) {
 		t.Fatalf("%d connections, want 1", got)
 	}
 }
+
+// A quiet HTTP/2 stream outlives the write timeout: the deadline bounds a
+// write, not the silence between two (net/http's HTTP/2 server resets a
+// stream whose deadline passes, written to or not; the bench found every
+// stream idle for 10 s cut that way).
+func TestHTTP2QuietStreamOutlivesTheWriteTimeout(t *testing.T) {
+	f := newH2Fixture(t, Options{WriteTimeout: 200 * time.Millisecond}, hub.Options{})
+	c := f.open(t, "/stream?topics=alerts", nil)
+	c.message(t)
+	e := f.publish(event.TopicAlerts, "alert", "", "first")
+	if m := c.message(t); m.ID != e.ID.String() {
+		t.Fatalf("got %q", m.ID)
+	}
+	time.Sleep(800 * time.Millisecond) // four write timeouts with nothing to send
+	e = f.publish(event.TopicAlerts, "alert", "", "after the silence")
+	if m := c.message(t); m.ID != e.ID.String() {
+		t.Fatalf("got %q, want %q", m.ID, e.ID)
+	}
+}

@@ -517,7 +517,19 @@ func (c *conn) write(b []byte) error {
 	if _, err := c.w.Write(b); err != nil {
 		return err
 	}
-	return c.rc.Flush()
+	if err := c.rc.Flush(); err != nil {
+		return err
+	}
+	// Then no deadline until the next write. On HTTP/1.1 a deadline only
+	// bounds writes in progress, but net/http's HTTP/2 server arms a timer
+	// per stream that resets the stream (INTERNAL_ERROR) when it fires,
+	// written to or not: left armed, it would cut every stream that had
+	// nothing to send for timeout (a quiet alerts stream between
+	// heartbeats).
+	if err := c.rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
 }
 
 func writeJSONError(w http.ResponseWriter, _ *http.Request, err error) {
