@@ -80,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + a.Addr()
+	base := a.BaseURL()
 	fmt.Fprintf(stdout, "Crowd Risk Engine listening on %s\n  dashboard: %s/admin/crowd-risk/monitor\n  testing:   %s/admin/crowd-risk/testing\n  API:       %s/api/crowd-risk\n",
 		a.Addr(), base, base, base)
 	return a.Run(ctx)

@@ -70,6 +70,10 @@ func (a *App) build(ctx context.Context) error {
 	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
 		return err
 	}
+	tlsConfig, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
 	// The port first: a second engine started by mistake fails here,
 	// before it touches the first one's database.
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -145,6 +149,7 @@ func (a *App) build(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig, // nil: plain HTTP
 	}
 	return nil
 }
@@ -208,11 +213,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // (simulator, engine ticks), tell every stream when to come back, stop the
 // HTTP server, close the hub and the store.
 func (a *App) Run(ctx context.Context) error {
-	base := "http://" + a.Addr()
+	base := a.BaseURL()
 	a.log.Info("crowd risk engine ready",
 		"dashboard", base+web.MonitorPath, "testing", base+web.TestingPath, "api", base+"/api/crowd-risk",
 		"venue", a.venue.Name, "zones", len(a.venue.Zones), "simulate", a.cfg.Simulate,
-		"auth", a.cfg.JWTSecret != "", "testingControls", a.cfg.TestingEnabled())
+		"auth", a.cfg.JWTSecret != "", "testingControls", a.cfg.TestingEnabled(), "tls", a.server.TLSConfig != nil)
 	if a.cfg.JWTSecret == "" {
 		a.log.Warn("no CROWDRISK_JWT_SECRET: authentication is off and every caller is admin; serving loopback only", "addr", a.Addr())
 	}
@@ -245,7 +250,15 @@ func (a *App) Run(ctx context.Context) error {
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- a.server.Serve(a.ln) }()
+	go func() {
+		if a.server.TLSConfig != nil {
+			// The certificate is in TLSConfig; ServeTLS adds "h2" to its
+			// ALPN protocols, so HTTP/2 is negotiated.
+			serveErr <- a.server.ServeTLS(a.ln, "", "")
+			return
+		}
+		serveErr <- a.server.Serve(a.ln)
+	}()
 	var err error
 	select {
 	case <-ctx.Done():

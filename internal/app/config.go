@@ -21,8 +21,13 @@ import (
 // Config is everything the engine can be told at start-up. Every flag has a
 // CROWDRISK_* environment variable; a flag given on the command line wins.
 type Config struct {
-	Addr      string
-	DataDir   string
+	Addr    string
+	DataDir string
+	// TLSCert and TLSKey (PEM files) serve HTTPS, with HTTP/2 negotiated
+	// by ALPN: a browser's streams to one host then share one connection
+	// instead of HTTP/1.1's six. Both or neither.
+	TLSCert   string
+	TLSKey    string
 	VenueFile string
 	Simulate  bool
 	SimSeed   int64
@@ -123,6 +128,8 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e := envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Addr, "addr", "address to listen on (host:port)")
 	e.str(&c.DataDir, "data-dir", "directory of the embedded SQLite database")
+	e.str(&c.TLSCert, "tls-cert", "certificate chain (PEM): serve HTTPS and HTTP/2 (needs --tls-key)")
+	e.str(&c.TLSKey, "tls-key", "private key (PEM) of --tls-cert")
 	e.str(&c.VenueFile, "venue", "venue file (JSON, see docs/venue.md) replacing the demo venue")
 	e.boolean(&c.Simulate, "simulate", "run the built-in crowd simulator (false: only ingested readings)")
 	e.int64(&c.SimSeed, "sim-seed", "simulator seed")
@@ -186,6 +193,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Heartbeat < 100*time.Millisecond:
 		return fmt.Errorf("--heartbeat must be at least 100ms")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return fmt.Errorf("--tls-cert and --tls-key go together: give both for HTTPS, neither for plain HTTP")
 	case c.Testing != "auto" && c.Testing != "on" && c.Testing != "off":
 		return fmt.Errorf("--testing must be auto, on or off")
 	case c.SensorTimeout < time.Second:

@@ -58,6 +58,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "time allowed to open every stream")
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", cfg.DialConcurrency, "stream handshakes in flight")
 	fs.DurationVar(&cfg.BroadcastTimeout, "broadcast-timeout", cfg.BroadcastTimeout, "longest wait for one broadcast to reach every stream")
+	cfg.H2.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {

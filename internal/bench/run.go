@@ -32,6 +32,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 
 	u, _ := url.Parse(cfg.URL)
 	api := newClient(strings.TrimRight(cfg.URL, "/"), cfg.Token)
+	if cfg.H2.Enabled {
+		if api.http.Transport, err = cfg.H2.apiTransport(); err != nil {
+			return nil, err
+		}
+	}
 	zones, err := api.zones(ctx)
 	if err != nil {
 		return nil, err
@@ -45,6 +50,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	path := streamPath(cfg)
 	st := newStreams(u.Host, path, cfg.Token, table, hist)
 	defer st.close()
+	var h2 *h2Streams
+	if cfg.H2.Enabled {
+		if h2, err = newH2Streams(st, strings.TrimRight(cfg.URL, "/")+path, cfg.Token, cfg.H2); err != nil {
+			return nil, err
+		}
+		defer h2.close() // before st.close, which waits for the readers
+	}
 
 	m0, haveMetrics, err := api.scrapeMetrics(ctx)
 	if err != nil {
@@ -60,6 +72,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		if cfg.Transport == TransportWS {
 			rep.note("subscribers on WebSocket (%s)", path)
 			rep.ConnectionsMade, rep.ConnectionsFailed = st.openWS(ctx, path, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
+		} else if h2 != nil {
+			rep.ConnectionsMade, rep.ConnectionsFailed = h2.open(ctx, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
+			rep.note("HTTP/2: %d streams over %d TLS connections (%d per connection)", rep.ConnectionsMade, h2.dials.Load(), cfg.H2.StreamsPerConn)
 		} else {
 			rep.ConnectionsMade, rep.ConnectionsFailed = st.open(ctx, cfg.Subscribers, cfg.DialConcurrency, cfg.ConnectTimeout)
 		}
@@ -80,6 +95,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	post := api
 	if cfg.PostURL != "" {
 		post = newClient(strings.TrimRight(cfg.PostURL, "/"), cfg.Token)
+		if cfg.H2.Enabled {
+			post.http.Transport = api.http.Transport
+		}
 		rep.note("readings posted to %s, streams on %s", cfg.PostURL, cfg.URL)
 	}
 	load := loader{cfg: cfg, api: api, post: post, zones: zones, table: table, streams: st, rep: rep, say: say}

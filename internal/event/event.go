@@ -69,27 +69,27 @@ type Event struct {
 	deflated    []byte
 }
 
-// Frame returns the event encoded as an SSE frame, computed once per event
-// however many subscribers receive it. The encoder is installed by the sse
-// package (see SetEncoder) so this package stays free of wire details.
-func (e *Event) Frame() []byte {
-	e.frameOnce.Do(func() { e.frame = encoder(e) })
+// Codec is the wire encoding of events: the frame a stream sends for an
+// event, and that frame compressed. This package knows no wire; the stream
+// server passes its codec (internal/sse's Codec) to Frame and Deflated, so
+// an event's bytes never depend on which packages happen to be imported.
+type Codec interface {
+	Frame(*Event) []byte
+	// Deflate compresses a frame (a gzip stream's shared segment).
+	Deflate(frame []byte) []byte
+}
+
+// Frame returns the event encoded by c, computed once per event however
+// many subscribers receive it. The bytes are cached with the event, so a
+// process uses one codec for its streams.
+func (e *Event) Frame(c Codec) []byte {
+	e.frameOnce.Do(func() { e.frame = c.Frame(e) })
 	return e.frame
 }
 
-var encoder = func(e *Event) []byte { return append([]byte(nil), e.Data...) }
-
-// SetEncoder installs the wire encoder. Call it once, at init time.
-func SetEncoder(f func(*Event) []byte) { encoder = f }
-
-// Deflated returns the event's frame compressed, once per event, for every
-// subscriber whose stream is compressed (see SetDeflater).
-func (e *Event) Deflated() []byte {
-	e.deflateOnce.Do(func() { e.deflated = deflater(e.Frame()) })
+// Deflated returns the event's frame compressed by c, once per event, for
+// every subscriber whose stream is compressed.
+func (e *Event) Deflated(c Codec) []byte {
+	e.deflateOnce.Do(func() { e.deflated = c.Deflate(e.Frame(c)) })
 	return e.deflated
 }
-
-var deflater = func(b []byte) []byte { return b }
-
-// SetDeflater installs the compressor of Deflated. Call it once, at init time.
-func SetDeflater(f func([]byte) []byte) { deflater = f }

@@ -12,13 +12,19 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/event"
 )
 
-func init() {
-	// Every event is encoded once, on first use, and the bytes are shared by
-	// all subscribers (event.Event.Frame).
-	event.SetEncoder(func(e *event.Event) []byte {
-		return AppendEvent(nil, e.ID.String(), e.Data)
-	})
+// Codec is the text/event-stream encoding of events (event.Codec): every
+// event is encoded once, on first use, and the bytes are shared by all
+// subscribers (event.Event.Frame); Deflate is gzip.go's shared compression.
+type Codec struct{}
+
+// Frame is the event as one SSE event with its id.
+func (Codec) Frame(e *event.Event) []byte {
+	return AppendEvent(nil, e.ID.String(), e.Data)
 }
+
+// Deflate compresses a frame into a sync-flushed, non-final DEFLATE
+// segment that any compressed stream can send (see gzip.go).
+func (Codec) Deflate(frame []byte) []byte { return deflateFrame(frame) }
 
 // AppendEvent appends one SSE event: an optional id line, the data split into
 // one data line per line of the payload (CR, LF and CRLF all end a line, as

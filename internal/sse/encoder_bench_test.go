@@ -53,18 +53,18 @@ func BenchmarkEventFrame(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range evs {
-			if len(evs[i].Frame()) == 0 {
+			if len(evs[i].Frame(Codec{})) == 0 {
 				b.Fatal("empty frame")
 			}
 		}
 	})
 	b.Run("shared", func(b *testing.B) {
 		e := &event.Event{ID: benchID, Topic: event.TopicDensity, Data: benchData}
-		e.Frame()
+		e.Frame(Codec{})
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			if len(e.Frame()) == 0 {
+			if len(e.Frame(Codec{})) == 0 {
 				b.Fatal("empty frame")
 			}
 		}
@@ -77,14 +77,14 @@ func BenchmarkWriteBatch(b *testing.B) {
 	evs := make([]*event.Event, 8)
 	for i := range evs {
 		evs[i] = &event.Event{ID: benchID + event.ID(i), Topic: event.TopicDensity, Data: benchData}
-		evs[i].Frame()
+		evs[i].Frame(Codec{})
 	}
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for range b.N {
 		buf = buf[:0]
 		for _, e := range evs {
-			buf = append(buf, e.Frame()...)
+			buf = append(buf, e.Frame(Codec{})...)
 		}
 		buf = AppendHeartbeat(buf, 1_764_270_000_123)
 	}

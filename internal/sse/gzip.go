@@ -24,8 +24,6 @@ import (
 // state instead of the ~1 MiB of a compress/gzip writer, and can be served by
 // the writer pool like any other.
 
-func init() { event.SetDeflater(deflateFrame) }
-
 var flaters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed)
 	return w
@@ -62,11 +60,12 @@ func (w *wire) start(dst []byte) []byte {
 
 // event appends a shared event frame.
 func (w *wire) event(dst []byte, e *event.Event) []byte {
+	var c Codec
 	if !w.gz {
-		return append(dst, e.Frame()...)
+		return append(dst, e.Frame(c)...)
 	}
-	w.account(e.Frame())
-	return append(dst, e.Deflated()...)
+	w.account(e.Frame(c))
+	return append(dst, e.Deflated(c)...)
 }
 
 // raw appends bytes unique to this stream.

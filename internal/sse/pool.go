@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/hub"
@@ -20,9 +19,13 @@ import (
 // A write never waits: on a TCP connection it is one non-blocking write(2)
 // (anything else, such as TLS, gets a short deadline instead), and whatever
 // a full socket did not take is kept as the stream's leftover and retried by
-// the retry loop, while the worker moves on to the next stream. A stream
+// the retry timer, while the worker moves on to the next stream. A stream
 // whose leftover is older than the write timeout is dropped (it resumes
 // from its last id).
+//
+// Nothing runs before the first stream: the workers start when a stream is
+// added (a server built by a start-up that then fails leaves no goroutine
+// behind), and the retry timer is armed only while a stream is blocked.
 
 const (
 	writeSlice    = 2 * time.Millisecond // for connections without a raw fd
@@ -72,28 +75,33 @@ type pool struct {
 	streams map[*stream]struct{}
 	leaving bool // shutdown has begun: streams added now are sent away at once
 	stopped bool
+	started bool        // the workers run
+	retry   *time.Timer // armed while blocked is not empty
 	wg      sync.WaitGroup
 }
 
 func newPool(s *Server) *pool {
 	p := &pool{s: s, streams: map[*stream]struct{}{}}
 	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// startLocked starts the workers, once, with the first stream.
+func (p *pool) startLocked() {
+	if p.started {
+		return
+	}
+	p.started = true
 	workers := max(4, 2*runtime.GOMAXPROCS(0))
-	p.wg.Add(workers + 1)
+	p.wg.Add(workers)
 	for i := 0; i < workers; i++ {
 		go p.work()
 	}
-	go p.retryLoop()
-	return p
 }
 
 // add takes over a stream whose first frames are written.
 func (p *pool) add(st *stream) {
-	if sc, ok := st.conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			st.raw = raw.Control(func(fd uintptr) { st.fd = int(fd) }) == nil
-		}
-	}
+	st.fd, st.raw = rawFD(st.conn)
 	p.mu.Lock()
 	if p.leaving {
 		// The stream's head went out just as the shutdown began: tell it
@@ -105,6 +113,7 @@ func (p *pool) add(st *stream) {
 		st.end()
 		return
 	}
+	p.startLocked()
 	p.streams[st] = struct{}{}
 	p.mu.Unlock()
 	st.sub.SetNotify(func() { p.notify(st) })
@@ -197,6 +206,7 @@ func (p *pool) settleLocked(st *stream, err error, scratch []byte) {
 	case len(st.leftover) > 0:
 		st.state = stBlocked
 		p.blocked = append(p.blocked, st)
+		p.armRetryLocked()
 	case st.again:
 		st.again = false
 		st.state = stQueued
@@ -219,9 +229,7 @@ func (st *stream) peerClosed() bool {
 	if !st.raw {
 		return false
 	}
-	var b [1]byte
-	n, _, err := syscall.Recvfrom(st.fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return n == 0 && err == nil
+	return peekClosed(st.fd)
 }
 
 // service writes what a stream has: first any leftover, then a new batch.
@@ -274,49 +282,40 @@ func (p *pool) write(st *stream, b []byte, now time.Time) (int, error) {
 		}
 		return n, err
 	}
-	// One non-blocking write(2) (Go keeps its sockets O_NONBLOCK): no
-	// poller registration, no deadline timer, no waiting.
-	written := 0
-	for written < len(b) {
-		n, err := syscall.Write(st.fd, b[written:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return written, nil // full: the caller keeps the rest
-		case err != nil:
-			return written, err
-		}
-		written += n
-	}
-	return written, nil
+	return writeNonblocking(st.fd, b) // pool_unix.go
 }
 
-// retryLoop puts blocked streams back in the run queue now and then.
-func (p *pool) retryLoop() {
-	defer p.wg.Done()
-	t := time.NewTicker(retryInterval)
-	defer t.Stop()
-	for range t.C {
-		p.mu.Lock()
-		if p.stopped {
-			p.mu.Unlock()
-			return
+// armRetryLocked has the blocked streams retried in retryInterval, unless
+// that is already due. The timer fires once per arming: an idle pool, or
+// one whose sockets all take their bytes, has nothing ticking.
+func (p *pool) armRetryLocked() {
+	if p.retry != nil || p.stopped {
+		return
+	}
+	p.retry = time.AfterFunc(retryInterval, p.retryBlocked)
+}
+
+// retryBlocked puts the blocked streams back in the run queue; a stream
+// that blocks again re-arms the timer when its worker settles it.
+func (p *pool) retryBlocked() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retry = nil
+	if p.stopped {
+		return
+	}
+	requeued := 0
+	for _, st := range p.blocked {
+		if st.state == stBlocked {
+			st.state = stQueued
+			p.queue = append(p.queue, st)
+			requeued++
 		}
-		requeued := 0
-		for _, st := range p.blocked {
-			if st.state == stBlocked {
-				st.state = stQueued
-				p.queue = append(p.queue, st)
-				requeued++
-			}
-		}
-		clear(p.blocked)
-		p.blocked = p.blocked[:0]
-		if requeued > 0 {
-			p.cond.Broadcast()
-		}
-		p.mu.Unlock()
+	}
+	clear(p.blocked)
+	p.blocked = p.blocked[:0]
+	if requeued > 0 {
+		p.cond.Broadcast()
 	}
 }
 
@@ -394,7 +393,11 @@ func (p *pool) shutdown() {
 	wg.Wait()
 	p.mu.Lock()
 	p.stopped = true
+	if p.retry != nil {
+		p.retry.Stop()
+		p.retry = nil
+	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	p.wg.Wait() // the workers and the retry loop are gone
+	p.wg.Wait() // the workers are gone
 }

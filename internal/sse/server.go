@@ -226,7 +226,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	streamHeaders(w.Header(), gz)
 	wr := &wire{gz: gz}
 	first := s.startFrames(wr.start(nil), wr, topics, start)
-	if !s.opts.DisablePool && r.ProtoMajor == 1 {
+	if s.pooled(r) {
 		if conn, hijacked, err := s.hijack(w, first); hijacked {
 			if err != nil {
 				end()
@@ -248,7 +248,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		default: // already ending
 		}
 	})
-	s.serveLoop(w, r, sub, client, wr, first, ended)
+	s.serveLoop(w, r, sub, client, wr, first, ended, len(start.Replay)+len(start.Snapshot))
+}
+
+// pooled says whether a stream is hijacked into the writer pool: HTTP/1.1
+// on a platform with raw socket writes (pool_unix.go), and not over TLS.
+// An HTTP/2 stream cannot be hijacked. A TLS connection has no descriptor
+// the pool could write to directly, and crypto/tls breaks a connection for
+// good once one write hits its deadline, so the pool's short-deadline
+// writes would drop it at the first full socket: it is served by its own
+// goroutine with blocking writes, like HTTP/2.
+func (s *Server) pooled(r *http.Request) bool {
+	return poolFastPath && !s.opts.DisablePool && r.ProtoMajor == 1 && r.TLS == nil
 }
 
 func streamHeaders(h http.Header, gz bool) {
@@ -301,15 +312,24 @@ func (s *Server) hijack(w http.ResponseWriter, first []byte) (conn net.Conn, hij
 	return conn, true, nil
 }
 
-// serveLoop streams from this handler's goroutine: for HTTP/2 and writers
-// that cannot be hijacked.
-func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, wr *wire, first []byte, ended <-chan ending) {
+// serveLoop streams from this handler's goroutine, the portable path: for
+// HTTP/2 (a stream of a multiplexed connection cannot be hijacked), TLS,
+// platforms without the writer pool, and writers that cannot be hijacked.
+// It keeps the pool's promises: the same frames (shared, gzip or not),
+// heartbeats (the hub's batches carry them), the slow-client policy (the
+// hub conflates or cuts off a subscriber this goroutine does not drain; a
+// write slower than WriteTimeout ends the stream), and the goodbye on
+// shutdown or when the stream's credential ends. A client that goes away
+// (an HTTP/2 RST_STREAM, a closed connection) cancels the request's
+// context and ends the loop at once.
+func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, client string, wr *wire, first []byte, ended <-chan ending, started int) {
 	w.WriteHeader(http.StatusOK)
 	c := &conn{w: w, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
 	if err := c.write(first); err != nil {
 		s.logEnd(client, err)
 		return
 	}
+	s.hub.CountDelivered(started)
 	buf := first[:0]
 	var batch hub.Batch
 	for {
@@ -320,9 +340,11 @@ func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subs
 			s.logEnd(client, sub.Err())
 			return
 		case <-s.closing:
+			c.timeout = goodbyeTimeout
 			_ = c.write(s.goodbye(buf[:0], wr, ending{}))
 			return
 		case why := <-ended:
+			c.timeout = goodbyeTimeout
 			_ = c.write(s.goodbye(buf[:0], wr, why))
 			return
 		case <-sub.Ready():
@@ -476,6 +498,11 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
+// goodbyeTimeout bounds the last write to a stream (its reconnect message):
+// a client that does not take it soon is not worth holding a shutdown for.
+// The writer pool gives its goodbyes the same second.
+const goodbyeTimeout = time.Second
+
 // conn writes to one client through net/http with a deadline per write.
 type conn struct {
 	w       io.Writer
@@ -492,7 +519,19 @@ func (c *conn) write(b []byte) error {
 	if _, err := c.w.Write(b); err != nil {
 		return err
 	}
-	return c.rc.Flush()
+	if err := c.rc.Flush(); err != nil {
+		return err
+	}
+	// Then no deadline until the next write. On HTTP/1.1 a deadline only
+	// bounds writes in progress, but net/http's HTTP/2 server arms a timer
+	// per stream that resets the stream (INTERNAL_ERROR) when it fires,
+	// written to or not: left armed, it would cut every stream that had
+	// nothing to send for timeout (a quiet alerts stream between
+	// heartbeats).
+	if err := c.rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
 }
 
 // writeJSONError is the fallback when Options.WriteError is not given (this

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/sse"
+)
+
+// writeSelfSigned writes a certificate for 127.0.0.1 and its key as PEM
+// files in dir, and returns the pool that trusts the certificate.
+func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "crowdrisk test"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	roots = x509.NewCertPool()
+	roots.AddCert(leaf)
+	return certFile, keyFile, roots
+}
+
+// The real binary with --tls-cert/--tls-key serves HTTPS and HTTP/2: 30
+// streams from one client share one TLS connection, each gets a reading
+// posted over the same connection, and SIGTERM tells each to come back.
+func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, roots := writeSelfSigned(t, dir)
+	addr := freeAddr(t)
+	out := &syncBuffer{}
+	cmd := exec.Command(binary, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--simulate=false",
+		"--heartbeat", "1s", "--tls-cert", certFile, "--tls-key", keyFile)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	var dials atomic.Int64
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, a)
+			if err == nil { // the polls before the engine listens do not count
+				dials.Add(1)
+			}
+			return c, err
+		},
+	}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	base := "https://" + addr
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := hc.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 {
+				t.Fatalf("healthz over %s, want HTTP/2", resp.Proto)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS answer: %v\n%s", err, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "https://"+addr) {
+		t.Fatalf("the start-up lines do not give the https address:\n%s", out.String())
+	}
+
+	const n = 30
+	streams := make([]*stream, n)
+	for i := range streams {
+		resp, err := hc.Get(base + "/api/crowd-risk/stream?topics=density,alerts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("stream %d: %s %d", i, resp.Proto, resp.StatusCode)
+		}
+		s := &stream{msgs: make(chan sse.Message, 1000), end: make(chan error, 1), body: resp.Body}
+		t.Cleanup(func() { resp.Body.Close() })
+		go func() {
+			p := sse.NewParser(resp.Body)
+			for {
+				it, err := p.Next()
+				if err != nil {
+					s.end <- err
+					close(s.msgs)
+					return
+				}
+				if it.Kind == sse.KindMessage {
+					s.msgs <- it.Message
+				}
+			}
+		}()
+		streams[i] = s
+	}
+	ts := time.Now().UnixMilli()
+	resp, err := hc.Post(base+"/api/crowd-risk/readings", "application/json",
+		bytes.NewReader([]byte(fmt.Sprintf(`{"zoneId":"gate-a","density":1.25,"timestamp":%d}`, ts))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("POST readings: %d", resp.StatusCode)
+	}
+	want := fmt.Sprintf(`"timestamp":%d`, ts)
+	for _, s := range streams {
+		s.until(t, 10*time.Second, func(m sse.Message) bool {
+			return strings.Contains(m.Data, `"zoneId":"gate-a"`) && strings.Contains(m.Data, want)
+		})
+	}
+	if got := dials.Load(); got != 1 {
+		t.Fatalf("%d connections for %d streams and the API calls, want 1", got, n)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	for i, s := range streams {
+		s.until(t, 15*time.Second, func(m sse.Message) bool { return decodeMsg(t, m).Type == "reconnect" })
+		if err := <-s.end; err == nil {
+			t.Fatalf("stream %d: no end after the reconnect message", i)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("crowdrisk did not stop on SIGTERM:\n%s", out.String())
+	}
+}
+
+// A certificate without its key, or a key file that is not there, stops
+// the start with one line naming the flag.
+func TestBinaryRefusesHalfATLSConfig(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _, _ := writeSelfSigned(t, dir)
+	for _, args := range [][]string{
+		{"--tls-cert", certFile},
+		{"--tls-cert", certFile, "--tls-key", filepath.Join(dir, "missing.pem")},
+	} {
+		all := append([]string{"--addr", freeAddr(t), "--data-dir", filepath.Join(dir, "data")}, args...)
+		out, err := exec.Command(binary, all...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Fatalf("%v: err %v, output %s", args, err, out)
+		}
+		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "--tls-") {
+			t.Fatalf("%v: want one line naming the flag, got:\n%s", args, out)
+		}
+	}
+}
