@@ -85,6 +85,16 @@ function pageConnection(errors) {
   else conn = sharedConnection(`${share}:${key}`, () => sharedStream(share, config, key, errors));
   conn.shareMode = share;
   document.body.dataset.share = share;
+  // For monitoring tools and the browser tests: the event ids this tab was
+  // shown and when (ms), newest last, bounded.
+  const seen = [];
+  conn.onMessage((msg, meta) => {
+    if (!meta.id || meta.source === 'replay') return;
+    seen.push([meta.id, Date.now(), msg.type]);
+    if (seen.length > 5000) seen.splice(0, 2500);
+    document.body.dataset.lastEventId = meta.id;
+  });
+  globalThis.crowdriskStream = { get seen() { return seen.map((s) => [...s]); } };
   return conn;
 }
 
