@@ -53,7 +53,7 @@ export function bands(thresholds, top) {
 // for the axes inside): the density scale reaches the warning threshold at
 // least (so a calm zone reads as calm) and the highest point with room.
 export function chartModel(points, thresholds, { windowMs, now, width = 300, height = 120, fmt } = {}) {
-  const m = { left: 26, right: 4, top: 4, bottom: 16 };
+  const m = { left: 30, right: 6, top: 6, bottom: 18 };
   const end = now;
   const start = end - windowMs;
   const shown = (points ?? []).filter((p) => p.t >= start - 60000 && p.t <= end + 60000);
@@ -89,7 +89,7 @@ export function renderChart(model, label) {
   }
   for (const tk of model.yTicks) {
     svg.append(h('svg:line', { class: 'chart-grid', x1: m.left, x2: width - m.right, y1: tk.y.toFixed(1), y2: tk.y.toFixed(1) }));
-    svg.append(h('svg:text', { class: 'chart-tick', x: m.left - 3, y: (tk.y + 3).toFixed(1), 'text-anchor': 'end' }, String(tk.v)));
+    svg.append(h('svg:text', { class: 'chart-tick', x: m.left - 4, y: (tk.y + 4).toFixed(1), 'text-anchor': 'end' }, String(tk.v)));
   }
   for (const tk of model.xTicks) {
     svg.append(h('svg:line', { class: 'chart-grid', x1: tk.x.toFixed(1), x2: tk.x.toFixed(1), y1: m.top, y2: height - m.bottom }));

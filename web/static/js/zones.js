@@ -95,7 +95,7 @@ function updateCard(r, z, state, now, windowMs) {
   const key = `${pts.length}|${lastPt?.t}|${lastPt?.v}|${windowMs}|${Math.floor(now / 5000)}|${level}`;
   if (key !== r.chartKey) {
     r.chartKey = key;
-    const model = chartModel(pts, z.thresholds, { windowMs, now: Math.max(now, lastPt?.t ?? 0), width: 300, height: 110 });
+    const model = chartModel(pts, z.thresholds, { windowMs, now: Math.max(now, lastPt?.t ?? 0), width: 280, height: 120 });
     const minutes = Math.round(windowMs / 60000);
     r.chart.replaceChildren(renderChart(model, `${z.name}: density over the last ${minutes} minutes${lastPt ? `, now ${fmtNum(lastPt.v)} p/m²` : ''}`));
   }
