@@ -88,11 +88,12 @@ function updateCard(r, z, state, now, windowMs) {
   setHidden(r.sensors, !v.sensors);
   setText(r.sensors, v.sensors);
   setText(r.time, rd ? fmtTime(rd.timestamp) : 'no data');
-  // The chart is redrawn when its points or its window moved (a new
-  // reading, or a new second of the clock): not for every render.
+  // The chart is redrawn every 2 s at most (the card's number is live;
+  // 2 s is a pixel of a 15-minute axis), at once when its window changes
+  // or its first points arrive: not for every reading.
   const pts = state.history.get(z.id) ?? [];
   const lastPt = pts[pts.length - 1];
-  const key = `${pts.length}|${lastPt?.t}|${lastPt?.v}|${windowMs}|${Math.floor(now / 5000)}|${level}`;
+  const key = `${pts.length > 0}|${windowMs}|${Math.floor(now / 2000)}|${level}`;
   if (key !== r.chartKey) {
     r.chartKey = key;
     const model = chartModel(pts, z.thresholds, { windowMs, now: Math.max(now, lastPt?.t ?? 0), width: 280, height: 120 });
