@@ -94,7 +94,9 @@ function updateCard(r, z, state, now, windowMs) {
   const pts = state.history.get(z.id) ?? [];
   const lastPt = pts[pts.length - 1];
   const key = `${pts.length > 0}|${windowMs}|${Math.floor(now / 2000)}|${level}`;
-  if (key !== r.chartKey) {
+  // A hidden tab draws no chart it has drawn once: it catches up when shown.
+  const hidden = globalThis.document?.hidden === true && r.chartKey !== '';
+  if (key !== r.chartKey && !hidden) {
     r.chartKey = key;
     const model = chartModel(pts, z.thresholds, { windowMs, now: Math.max(now, lastPt?.t ?? 0), width: 280, height: 120 });
     const minutes = Math.round(windowMs / 60000);
