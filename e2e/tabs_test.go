@@ -111,7 +111,7 @@ type tab struct {
 }
 
 // openTabs opens n monitor tabs in the one browser (one user-data dir),
-// all loading at once. The browser's first tab (which owns the browser
+// each connected before the next opens. The browser's first tab (which owns the browser
 // process) stays on about:blank, so that any monitor tab may be closed.
 func openTabs(t *testing.T, b *browser, url string, n int) []tab {
 	t.Helper()
@@ -123,10 +123,13 @@ func openTabs(t *testing.T, b *browser, url string, n int) []tab {
 			t.Fatalf("new tab %d: %v", i, err)
 		}
 		b.watch(ctx)
-		do(t, ctx, 30*time.Second, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+		do(t, ctx, 60*time.Second, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
 			_, err := cdp.Call(ctx, tgt, page.Navigate, page.NavigateParams{URL: url})
 			return chromedp.Void{}, err
 		})
+		// One after the other, as an operator opens them (and twenty pages
+		// loading at once on a shared CI core only measure the core).
+		waitFor(t, ctx, 120*time.Second, fmt.Sprintf("tab %d connected", i), stateIs("connected", "connected")+` && document.body.dataset.ready === 'true'`)
 		tabs[i] = tab{ctx, cancel}
 	}
 	return tabs
@@ -179,9 +182,6 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 			truth := readStream(t, e)
 			start := time.Now()
 			tabs := openTabs(t, b, e.url(monitorPath+tc.query), tc.tabs)
-			for i, tb := range tabs {
-				waitFor(t, tb.ctx, 60*time.Second, fmt.Sprintf("tab %d connected", i), stateIs("connected", "connected")+` && document.body.dataset.ready === 'true'`)
-			}
 			t.Logf("%d tabs open and connected in %v (the last one's visibility: %s)", len(tabs), time.Since(start),
 				evalSlow[string](t, tabs[len(tabs)-1].ctx, `document.visibilityState`))
 
@@ -191,7 +191,7 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 
 			// Every tab is live: it gets an alert raised after all were open.
 			opened := time.Now()
-			waitFor(t, tabs[0].ctx, 10*time.Second, "an alert", `window.crowdriskStream.seen.some(s => s[2] === 'alert' && s[1] > `+fmt.Sprint(opened.UnixMilli())+`)`)
+			waitFor(t, tabs[0].ctx, 60*time.Second, "an alert", `window.crowdriskStream.seen.some(s => s[2] === 'alert' && s[1] > `+fmt.Sprint(opened.UnixMilli())+`)`)
 			ids, _ := truth.between(opened, time.Now())
 			if len(ids) == 0 {
 				t.Fatal("the ground-truth stream saw no alert")
@@ -199,7 +199,7 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 			want := ids[0]
 			holder := -1
 			for i, tb := range tabs {
-				waitFor(t, tb.ctx, 10*time.Second, fmt.Sprintf("tab %d has alert event %s", i, want),
+				waitFor(t, tb.ctx, 60*time.Second, fmt.Sprintf("tab %d has alert event %s", i, want),
 					`window.crowdriskStream.seen.some(s => s[0] === `+jsString(want)+`)`)
 				if evalSlow[bool](t, tb.ctx, `document.body.dataset.streamHolder === 'true'`) {
 					holder = i
