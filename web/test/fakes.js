@@ -70,3 +70,60 @@ export function recordingErrors() {
   const calls = [];
   return { calls, handleDataStreamError: (error, category, context) => calls.push({ error, category, context }) };
 }
+
+// FakeLocks: navigator.locks' exclusive request(name, cb), granted in
+// request order; a holder keeps the lock until cb's promise settles.
+export class FakeLocks {
+  #queues = new Map(); // name -> [{cb, resolve}]
+  held = new Map(); // name -> entry
+  request(name, cb) {
+    return new Promise((resolve) => {
+      const q = this.#queues.get(name) ?? [];
+      q.push({ cb, resolve });
+      this.#queues.set(name, q);
+      this.#grant(name);
+    });
+  }
+  #grant(name) {
+    if (this.held.get(name)) return;
+    const q = this.#queues.get(name) ?? [];
+    const next = q.shift();
+    if (!next) return;
+    this.held.set(name, next);
+    Promise.resolve(next.cb({ name })).then((v) => {
+      this.held.delete(name);
+      next.resolve(v);
+      this.#grant(name);
+    });
+  }
+  // crash: the holder's tab is gone without releasing (the browser releases).
+  crash(name) {
+    const h = this.held.get(name);
+    if (!h) return;
+    this.held.delete(name);
+    h.resolve(undefined);
+    this.#grant(name);
+  }
+}
+
+// FakeChannels: BroadcastChannels of one origin. A post reaches every
+// other channel of the same name (not the sender), asynchronously, as a
+// structured clone.
+export class FakeChannels {
+  #all = new Set();
+  open(name) {
+    const bus = this.#all;
+    const ch = {
+      name, onmessage: null, closed: false,
+      postMessage(data) {
+        const copy = structuredClone(data);
+        for (const other of bus) {
+          if (other !== ch && other.name === name && !other.closed) queueMicrotask(() => other.onmessage?.({ data: copy }));
+        }
+      },
+      close() { ch.closed = true; bus.delete(ch); },
+    };
+    bus.add(ch);
+    return ch;
+  }
+}

@@ -97,3 +97,15 @@ test('a bounded snapshot says how many open alerts it left out, until a reset', 
   s.dropTopics(['alerts']);
   assert.equal(s.alertsOmitted, 0);
 });
+
+test('timeline: the keys of listed changes stay bounded however many alerts pass', async () => {
+  const { Timeline } = await import('../static/js/state.js');
+  const tl = new Timeline({ max: 10 });
+  for (let i = 0; i < 500; i++) {
+    tl.fromMessage({ type: 'alert', data: { id: `a${i}`, zoneId: 'z', level: 'watch', kind: 'density', message: 'm', status: 'active', updatedAt: 1000 + i } });
+  }
+  assert.equal(tl.entries.length, 10);
+  assert.ok(tl.keyCount <= 40, `keys ${tl.keyCount}`);
+  // A listed change is still not listed twice.
+  assert.equal(tl.fromMessage({ type: 'alert', data: { id: 'a499', zoneId: 'z', level: 'watch', kind: 'density', message: 'm', status: 'active', updatedAt: 1499 } }), null);
+});

@@ -39,3 +39,19 @@ test('the element carries data-stream, data-state, title, role and aria-live', (
   assert.equal(label.textContent, 'Reconnecting');
   assert.match(label.className, /visually-hidden/, 'compact: the label is for screen readers only');
 });
+
+test('the tooltip tells the connection\'s real settings, not assumed ones', () => {
+  const settings = { maxAttempts: 3, pollIntervalMs: 2500 };
+  assert.match(describeState('reconnecting', { stream: 'density', mode: 'polling', settings }).title, /polling every 2\.5 s/);
+  assert.match(describeState('error', { stream: 'alerts', mode: 'stopped', settings }).title, /gave up after 3 failed attempts/);
+  assert.match(describeState('error', { mode: 'stopped', settings: { maxAttempts: 1 } }).title, /after 1 failed attempt:/);
+  assert.match(describeState('connected', { shared: 'shared worker' }).title, /shared by this browser's tabs \(shared worker\)/);
+});
+
+test('settingsText and fmtSeconds', async () => {
+  const { settingsText, fmtSeconds } = await import('../static/js/status.js');
+  assert.equal(fmtSeconds(5000), '5 s');
+  assert.equal(fmtSeconds(30000), '30 s');
+  assert.match(settingsText({ pollIntervalMs: 10000 }).polling, /every 10 s/);
+  assert.match(settingsText().stopped, /5 failed attempts/, 'the manager\'s defaults without settings');
+});

@@ -3,15 +3,22 @@
 
 import { createApi, ApiError } from './api.js';
 import { ErrorHandler } from './errors.js';
-import { createDashboardConnection, sharedConnection } from './connection.js';
+import { createDashboardConnection, sharedConnection, browserEnv } from './connection.js';
+import { SharedStreamClient, lockStream, chooseShare, shareKey } from './shared-stream.js';
 import { createStatusIndicator } from './status.js';
 import { byId } from './dom.js';
 
 export const API = '/api/crowd-risk';
 const LOGIN = '/admin/crowd-risk/login';
 
-// me asks who we are. 401 sends the browser to the login page; an engine
-// without the auth routes is the loopback demo, where everyone is admin.
+// UNKNOWN is who we are when the engine cannot say: a 404 from /api/auth/me
+// means an old or misrouted server (every engine of this version answers
+// it, the loopback demo included, with its local admin), so the page shows
+// what a viewer sees and offers no control it cannot vouch for.
+export const UNKNOWN = Object.freeze({ subject: 'unknown', role: 'viewer', authRequired: false, unknown: true });
+
+// me asks who we are. 401 sends the browser to the login page; 404 is an
+// engine that does not say (UNKNOWN: a viewer, never an admin).
 export async function whoAmI(api) {
   try {
     return await api.get('/api/auth/me');
@@ -20,7 +27,7 @@ export async function whoAmI(api) {
       location.assign(`${LOGIN}?next=${encodeURIComponent(location.pathname + location.search)}`);
       return new Promise(() => {}); // the page is going away
     }
-    if (err instanceof ApiError && err.status === 404) return { subject: 'local', role: 'admin', authRequired: false };
+    if (err instanceof ApiError && err.status === 404) return { ...UNKNOWN };
     throw err;
   }
 }
@@ -49,12 +56,85 @@ export async function boot() {
       location.assign(LOGIN);
     });
   }
-  // ?streams=separate uses the seed's two streams instead of one multiplexed one.
-  const separate = new URLSearchParams(location.search).get('streams') === 'separate';
-  const conn = sharedConnection(separate ? 'separate' : 'multiplexed', () => createDashboardConnection({ base: API, separate, errorHandler: errors }));
+  const conn = pageConnection(errors);
   mountIndicators(conn);
   return { api, errors, me, conn };
 }
+
+// connectionConfig: the connection options a page's URL asks for.
+// ?streams=separate uses the seed's two streams instead of one multiplexed
+// one; ?transport= is passed on as is (the connection manager knows them).
+export function connectionConfig(search) {
+  const q = new URLSearchParams(search);
+  const config = { base: API };
+  if (q.get('streams') === 'separate') config.separate = true;
+  if (q.get('transport')) config.transport = q.get('transport');
+  return config;
+}
+
+// pageConnection: the page's connection, shared by all tabs of the browser
+// (?share=locks forces the BroadcastChannel + Web Locks fallback, ?share=off
+// gives the tab its own stream as before).
+function pageConnection(errors) {
+  const config = connectionConfig(location.search);
+  const share = chooseShare(new URLSearchParams(location.search).get('share'));
+  const key = shareKey(config);
+  const own = () => createDashboardConnection({ ...config, errorHandler: errors });
+  let conn;
+  if (share === 'off') conn = sharedConnection(key, own);
+  else conn = sharedConnection(`${share}:${key}`, () => sharedStream(share, config, key, errors));
+  conn.shareMode = share;
+  document.body.dataset.share = share;
+  // For monitoring tools and the browser tests: the event ids this tab was
+  // shown and when (ms), newest last, bounded.
+  const seen = [];
+  conn.onMessage((msg, meta) => {
+    if (!meta.id || meta.source === 'replay') return;
+    seen.push([meta.id, Date.now(), msg.type]);
+    if (seen.length > 5000) seen.splice(0, 2500);
+    document.body.dataset.lastEventId = meta.id;
+  });
+  globalThis.crowdriskStream = { get seen() { return seen.map((s) => [...s]); } };
+  return conn;
+}
+
+function randomId() {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+function toLogin() {
+  location.assign(`${LOGIN}?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+// sharedStream wires a SharedStreamClient to its holder: the SharedWorker,
+// or the tab that holds the Web Lock (maybe this one).
+function sharedStream(share, config, key, errors) {
+  const id = randomId();
+  let client;
+  if (share === 'worker') {
+    const worker = new SharedWorker(new URL('./stream-worker.js', import.meta.url), { type: 'module', name: `crowdrisk-stream:${key}` });
+    const port = worker.port;
+    client = new SharedStreamClient({ id, post: (env) => port.postMessage(env.kind === 'join' ? { ...env, config } : env) });
+    port.onmessage = (e) => client.receive(e.data);
+    port.start();
+    worker.onerror = (ev) => errors.handleDataStreamError(new Error(ev?.message || 'shared worker failed'), 'sse-connection', { share });
+  } else {
+    client = lockStream({
+      id, key, locks: navigator.locks, channel: new BroadcastChannel(`crowdrisk-stream:${key}`),
+      onLead: (leading) => { document.body.dataset.streamHolder = String(leading); },
+      create: (h, send) => createDashboardConnection({
+        ...config, errorHandler: h.errorHandler(),
+        // The holder does not navigate for everyone: every tab goes to the login page.
+        env: { ...browserEnv(), location: { pathname: '', search: '', assign: () => send({ kind: 'login' }) } },
+      }),
+    });
+  }
+  client.onError((err, category, context) => errors.handleDataStreamError(err, category, context));
+  client.onLogin(() => { client.close(); toLogin(); });
+  return client;
+}
+
+const sharedText = (conn) => ({ worker: 'shared worker', locks: 'leader tab' }[conn.shareMode] ?? '');
 
 function mountIndicators(conn) {
   const indicators = {};
@@ -62,14 +142,14 @@ function mountIndicators(conn) {
     const ind = createStatusIndicator(document, { stream: topic, showLabel: true });
     byId(slot).replaceWith(ind.element);
     ind.element.id = slot;
-    ind.update(conn.state(topic), { mode: conn.mode(topic) });
+    ind.update(conn.state(topic), { mode: conn.mode(topic), settings: conn.settings(topic), shared: sharedText(conn) });
     indicators[topic] = ind;
   }
   const retry = byId('alerts-retry');
   const sync = () => { retry.hidden = conn.mode('alerts') !== 'stopped'; };
   retry.addEventListener('click', () => conn.retry('alerts'));
   conn.subscribe((topic, state, info) => {
-    indicators[topic]?.update(state, info);
+    indicators[topic]?.update(state, { ...info, settings: conn.settings(topic), shared: sharedText(conn) });
     sync();
   });
   sync();

@@ -149,6 +149,9 @@ export class ConnectionManager {
   mode(topic) { return this.#modes.get(topic); }
   policy(topic) { return this.#policies[topic] ?? 'stop'; }
   get polling() { return this.#polling; }
+  // settings: the attempts, delays and polling interval in force (what the
+  // status indicator tells the operator).
+  get settings() { return { ...this.#opts }; }
 
   // subscribe(fn) calls fn(topic, state, info) on every state change and
   // returns the unsubscribe function.
@@ -408,6 +411,7 @@ export class DashboardConnection {
   manager(topic) { return this.#byTopic.get(topic); }
   state(topic) { return this.#byTopic.get(topic)?.state(topic) ?? DISCONNECTED; }
   mode(topic) { return this.#byTopic.get(topic)?.mode(topic) ?? 'stream'; }
+  settings(topic) { return this.#byTopic.get(topic)?.settings ?? { ...DEFAULTS }; }
   densityConnectionState() { return this.state('density'); }
   alertConnectionState() { return this.state('alerts'); }
   subscribe(fn) { const offs = this.#managers.map((m) => m.subscribe(fn)); return () => offs.forEach((f) => f()); }

@@ -49,8 +49,10 @@ export function fmtTrend(perMin) {
 
 // A render scheduler: many stream messages per frame, one repaint. A hidden
 // (or occluded) tab gets no animation frames, so a timer backs the frame up:
-// the page must be current the moment an operator looks at it.
-export function scheduler(render, fallbackMs = 250) {
+// the page must be current the moment an operator looks at it. A hidden tab
+// repaints at most once per hiddenMs (twenty background tabs repainting
+// every message would cost a core), and at once when it is shown.
+export function scheduler(render, fallbackMs = 250, hiddenMs = 1000) {
   let queued = false;
   let frame = null;
   let timer = null;
@@ -62,10 +64,12 @@ export function scheduler(render, fallbackMs = 250) {
     frame = timer = null;
     render();
   };
+  globalThis.document?.addEventListener?.('visibilitychange', () => { if (!globalThis.document.hidden) run(); });
   return () => {
     if (queued) return;
     queued = true;
-    if (globalThis.requestAnimationFrame && !globalThis.document?.hidden) frame = requestAnimationFrame(run);
-    timer = setTimeout(run, frame === null ? 0 : fallbackMs);
+    const hidden = Boolean(globalThis.document?.hidden);
+    if (globalThis.requestAnimationFrame && !hidden) frame = requestAnimationFrame(run);
+    timer = setTimeout(run, frame !== null ? fallbackMs : (hidden ? hiddenMs : 0));
   };
 }

@@ -1,8 +1,18 @@
 // The emergency banner: the venue-wide state with its reason, and the
 // operator's controls to activate and end it.
 
-import { byId, h, fmtDateTime } from './dom.js';
+import { byId, fmtDateTime } from './dom.js';
 import { API, showPageError } from './common.js';
+import { createZonePicker } from './picker.js';
+
+let picker = null;
+function zonePicker() {
+  picker ??= createZonePicker(byId('emergency-zones'), {
+    search: byId('emergency-zone-search'), list: byId('emergency-zone-list'), count: byId('emergency-zones-count'),
+    all: byId('emergency-zones-all'), none: byId('emergency-zones-none'),
+  });
+  return picker;
+}
 
 export function renderEmergency(state, operator) {
   const e = state.emergency;
@@ -16,10 +26,7 @@ export function renderEmergency(state, operator) {
     const zones = (e.zoneIds ?? []).map((z) => state.zoneName(z)).join(', ');
     byId('emergency-meta').textContent = `${zones ? `zones: ${zones} · ` : ''}by ${e.activatedBy || '?'} at ${fmtDateTime(e.activatedAt)}`;
   }
-  const select = byId('emergency-zones');
-  if (select.options.length !== state.zones.length) {
-    select.replaceChildren(...state.zones.map((z) => h('option', { value: z.id }, z.name)));
-  }
+  zonePicker().setZones(state.zones);
 }
 
 export function bindEmergencyControls({ api, operator, onChange }) {
@@ -27,10 +34,11 @@ export function bindEmergencyControls({ api, operator, onChange }) {
   byId('emergency-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const reason = byId('emergency-reason-input').value.trim();
-    const zoneIds = [...byId('emergency-zones').selectedOptions].map((o) => o.value);
+    const zoneIds = zonePicker().selected();
     try {
       onChange(await api.post(`${API}/emergency`, { reason, zoneIds }));
       byId('emergency-reason-input').value = '';
+      zonePicker().clear();
       showPageError(null);
     } catch (err) { showPageError(err); }
   });

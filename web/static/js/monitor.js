@@ -12,8 +12,17 @@ import { renderEmergency, bindEmergencyControls } from './emergency.js';
 import { renderTimeline } from './timeline.js';
 import { createStoreBanner } from './storebanner.js';
 import { createNotificationsLine } from './notifications.js';
+import { HistorySource } from './history.js';
+import { createAlarm } from './alarm.js';
 
-const HISTORY_MINUTES = 10;
+// The charts show the last 15 or 60 minutes (a toggle, remembered); the
+// page keeps an hour of points, seeded from the stored history.
+const HISTORY_MINUTES = 60;
+const WINDOW_KEY = 'crowdrisk.chartMinutes';
+
+function readWindow() {
+  try { return localStorage.getItem(WINDOW_KEY) === '60' ? 60 : 15; } catch { return 15; }
+}
 
 async function main() {
   const { api, errors, me, conn } = await boot();
@@ -22,8 +31,11 @@ async function main() {
   const operator = canOperate(me);
   const dirty = new Set();
 
+  let windowMinutes = readWindow();
+  const alarm = createAlarm({ button: byId('alarm-toggle') });
   const ctx = {
     state, operator,
+    get windowMs() { return windowMinutes * 60000; },
     acknowledge: async (id) => {
       try {
         const a = await api.post(`${API}/alerts/${encodeURIComponent(id)}/acknowledge`);
@@ -59,8 +71,12 @@ async function main() {
 
   // Subscribe before anything is awaited: the snapshot may already be on its way.
   conn.onReset((topics) => { state.dropTopics(topics); if (topics.includes('alerts')) storeBanner.clear(); markAll(); });
-  conn.onMessage((msg) => {
+  conn.onMessage((msg, meta) => {
     if (msg.type === 'store') { storeBanner.update(msg.data); return; }
+    if (msg.type === 'alert') {
+      if (meta?.source === 'replay') alarm.policy.know(msg.data);
+      else alarm.sound(msg.data);
+    }
     const prevEmergency = state.emergency;
     const changed = state.apply(msg);
     if (!changed) return;
@@ -71,6 +87,17 @@ async function main() {
     }
     repaint();
   });
+
+  for (const input of document.querySelectorAll('input[name="chart-window"]')) {
+    input.checked = Number(input.value) === windowMinutes;
+    input.addEventListener('change', () => {
+      if (!input.checked) return;
+      windowMinutes = Number(input.value);
+      try { localStorage.setItem(WINDOW_KEY, String(windowMinutes)); } catch { /* this page only */ }
+      dirty.add('density');
+      repaint();
+    });
+  }
 
   bindEmergencyControls({ api, operator, onChange: (e) => { const prev = state.emergency; state.emergency = e; timeline.fromMessage({ type: 'emergency', data: e }, (z) => state.zoneName(z), prev); markAll(); } });
 
@@ -85,16 +112,25 @@ async function main() {
       api.get(`${API}/emergency`).catch(() => null),
       api.get(`${API}/incidents?since=${Date.now() - 12 * 3600 * 1000}`).catch(() => []),
     ]);
-    for (const a of alerts ?? []) state.setAlert(a);
+    for (const a of alerts ?? []) { state.setAlert(a); alarm.policy.know(a); }
     if (emergency && state.emergency === null) state.emergency = emergency;
     timeline.load(incidents);
     markAll();
-    // Seed the sparklines; live readings extend them.
-    await Promise.all(state.zones.map(async (z) => {
-      const hist = await api.get(`${API}/density/history?zoneId=${encodeURIComponent(z.id)}&minutes=${HISTORY_MINUTES}`).catch(() => []);
-      state.seedHistory(z.id, hist);
-    }));
-    markAll();
+    // Seed the charts from the stored history (or the engine's in-memory
+    // window, on an engine without it); live readings extend them. The
+    // shown window first, the rest of the hour after.
+    const history = new HistorySource(api, API);
+    const seed = async (minutes) => {
+      await Promise.all(state.zones.map(async (z) => {
+        const hist = await history.load(z.id, minutes).catch(() => []);
+        state.seedHistory(z.id, hist);
+      }));
+      dirty.add('density');
+      repaint();
+    };
+    await seed(windowMinutes);
+    document.body.dataset.history = history.stored ? 'stored' : 'memory';
+    if (windowMinutes < HISTORY_MINUTES) seed(HISTORY_MINUTES).catch(() => {});
   } catch (err) {
     showPageError(err);
     errors.handleDataStreamError(err, 'api', { during: 'initial load' });

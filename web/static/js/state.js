@@ -143,6 +143,22 @@ export class Timeline {
     }
   }
 
+  get keyCount() { return this.#keys.size; }
+
+  // pruneKeys bounds the keys of changes already listed: beyond four times
+  // the list's length they are rebuilt from the entries still listed (a
+  // repeat of a change that has left the list is older than all it shows,
+  // so it would fall off the end again anyway).
+  #pruneKeys() {
+    if (this.#keys.size <= this.#max * 4) return;
+    this.#keys.clear();
+    for (const e of this.entries) {
+      if (!e.alertId) continue;
+      const status = { alert: 'active', acknowledge: 'acknowledged', resolve: 'resolved' }[e.kind];
+      if (status) this.#keys.add(Timeline.alertKey(e.alertId, status, status === 'active' ? e.level : ''));
+    }
+  }
+
   // fromMessage adds an entry for a change the log has not shown yet and
   // returns it (or null). prevEmergency is the emergency state before msg.
   fromMessage(msg, zoneName = (id) => id, prevEmergency = null, now = Date.now()) {
@@ -171,6 +187,7 @@ export class Timeline {
       if (!entry) return null;
       this.entries.sort((x, y) => y.timestamp - x.timestamp);
       if (this.entries.length > this.#max) this.entries.length = this.#max;
+      this.#pruneKeys();
       return entry;
     } else if (msg?.type === 'emergency') {
       const e = msg.data?.active === false ? null : msg.data;

@@ -22,16 +22,40 @@ const TONE = {
 
 const STREAM_NAME = { density: 'Density stream', alerts: 'Alert stream' };
 
+// The connection manager's own defaults, when a caller passes no settings.
+const FALLBACK = { maxAttempts: 5, pollIntervalMs: 5000 };
+
+// fmtSeconds: 5000 -> "5 s", 2500 -> "2.5 s".
+export function fmtSeconds(ms) {
+  const s = Math.round(ms / 100) / 10;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
+// settingsText: the parts of the indicator's tooltip that depend on the
+// connection's settings, read from the connection manager, never assumed.
+export function settingsText(settings = {}) {
+  const o = { ...FALLBACK, ...settings };
+  const n = Number(o.maxAttempts);
+  return {
+    polling: ` (stream unavailable: polling every ${fmtSeconds(o.pollIntervalMs)}, retrying the stream in the background)`,
+    stopped: ` (gave up after ${n} failed attempt${n === 1 ? '' : 's'}: use Retry)`,
+  };
+}
+
 // describeState is the indicator's content for a state, without the DOM.
-export function describeState(state, { stream = '', mode = 'stream' } = {}) {
+// settings are the connection's (maxAttempts, pollIntervalMs); shared says
+// the stream is shared with the browser's other tabs.
+export function describeState(state, { stream = '', mode = 'stream', settings, shared = '' } = {}) {
   let text = TEXT[state] ?? state;
   if (mode === 'polling') text = 'Polling';
   let detail = '';
-  if (mode === 'polling') detail = ' (stream unavailable: polling every 5 s, retrying the stream in the background)';
-  else if (mode === 'stopped') detail = ' (gave up after 5 failed attempts: use Retry)';
+  const st = settingsText(settings);
+  if (mode === 'polling') detail = st.polling;
+  else if (mode === 'stopped') detail = st.stopped;
   else if (state === 'reconnecting') detail = ' (retrying with backoff)';
   const name = STREAM_NAME[stream] ?? 'Stream';
-  return { tone: TONE[state] ?? 'bad', text, title: `${name}: ${text.toLowerCase()}${detail}` };
+  const share = shared ? ` · shared by this browser's tabs (${shared})` : '';
+  return { tone: TONE[state] ?? 'bad', text, title: `${name}: ${text.toLowerCase()}${detail}${share}` };
 }
 
 // createStatusIndicator builds the element. showLabel shows the state as

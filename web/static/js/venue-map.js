@@ -6,10 +6,125 @@
 // sensor above the fused level outlines the zone in the peak's colour.
 
 import { h, fmtNum, fmtForecast } from './dom.js';
-import { zoneView, OUTLIER_TEXT } from './view.js';
-import { ageAttrs } from './zones.js';
+import { zoneView, OUTLIER_TEXT, LEVEL_SHAPE, NO_DATA } from './view.js';
+import { setText, setAttr, setData } from './keyed.js';
 
+// Labels never overlap: a zone's label goes inside its polygon only where
+// the whole label box fits inside it and clear of every other label;
+// a zone too small for one (a gate, the stairs, the platform) gets a
+// numbered marker instead, moved out along a leader line if it would cover
+// another label, and the legend under the map names it in full with its
+// level (text and shape) and density. layoutLabels is pure and tested.
+const CHAR_EM = 0.62; // average glyph width of the label font, in em
+const VALUE_CHARS = 11; // "▲ 12.3 p/m²"
+
+// labelBox: the box a label of these lines takes, centred on (x, y).
+export function labelBox(x, y, size, lines, chars) {
+  const w = chars * CHAR_EM * size;
+  const hgt = lines * 1.2 * size;
+  return { x0: x - w / 2, x1: x + w / 2, y0: y - hgt / 2, y1: y + hgt / 2 };
+}
+
+export const overlaps = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+
+// inside: whether (x, y) lies inside poly (even-odd rule).
+export function inside(poly, x, y) {
+  let c = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i];
+    const [xj, yj] = poly[j];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
+  }
+  return c;
+}
+
+function boxInside(poly, b) {
+  const e = 1e-6;
+  const xs = [b.x0 + e, (b.x0 + b.x1) / 2, b.x1 - e];
+  const ys = [b.y0 + e, (b.y0 + b.y1) / 2, b.y1 - e];
+  return xs.every((x) => ys.every((y) => inside(poly, x, y)));
+}
+
+// layoutLabels places every zone of zones (with polygons) for a map whose
+// type size is fontSize: Map id -> {kind: "inside", x, y, size, name, third, box}
+// or {kind: "marker", n, x, y, r, anchor: {x, y}, box}; markers are
+// numbered in the zones' order. Larger labels are placed first.
+export function layoutLabels(zones, fontSize, minRatio = 0.5) {
+  const placed = []; // boxes taken
+  const out = new Map();
+  const spots = zones.map((z) => ({ z, spot: placeLabel(z.polygon, z.name, fontSize) }));
+  const order = [...spots].sort((a, b) => b.spot.size - a.spot.size);
+  const small = [];
+  for (const { z, spot } of order) {
+    const chars = Math.max(VALUE_CHARS, ...spot.name.map((l) => l.length));
+    const lines = spot.name.length + 1 + (spot.third ? 0.8 : 0);
+    const box = labelBox(spot.x, spot.y, spot.size, lines, chars);
+    if (spot.size >= fontSize * minRatio && boxInside(z.polygon, box) && !placed.some((p) => overlaps(p, box))) {
+      placed.push(box);
+      out.set(z.id, { kind: 'inside', ...spot, box });
+    } else small.push({ z, spot });
+  }
+  small.sort((a, b) => zones.indexOf(a.z) - zones.indexOf(b.z));
+  const r = fontSize * 0.55;
+  small.forEach(({ z, spot }, i) => {
+    let anchor;
+    if (spot.size > 0) anchor = { x: spot.x, y: spot.y };
+    else { const [cx, cy] = centroid(z.polygon); anchor = { x: cx, y: cy }; }
+    let best = null;
+    // The anchor itself, then further out in eight directions: the first
+    // spot whose circle covers no label and no marker.
+    for (let ring = 0; ring <= 8 && !best; ring++) {
+      for (let k = 0; k < (ring ? 8 : 1) && !best; k++) {
+        const a = (k * Math.PI) / 4;
+        const d = ring * r * 1.6;
+        const x = anchor.x + Math.cos(a) * d;
+        const y = anchor.y + Math.sin(a) * d;
+        const box = { x0: x - r, x1: x + r, y0: y - r, y1: y + r };
+        if (!placed.some((p) => overlaps(p, box))) best = { x, y, box };
+      }
+    }
+    best ??= { x: anchor.x, y: anchor.y, box: { x0: anchor.x - r, x1: anchor.x + r, y0: anchor.y - r, y1: anchor.y + r } };
+    placed.push(best.box);
+    out.set(z.id, { kind: 'marker', n: i + 1, x: best.x, y: best.y, r, anchor, box: best.box });
+  });
+  return out;
+}
+
+const maps = new WeakMap(); // root -> the built map
+
+// renderMap draws the map once per venue and then updates each zone's
+// shape, label and legend entry in place.
 export function renderMap(root, state, now = Date.now()) {
+  let m = maps.get(root);
+  if (!m || m.zones !== state.zones) {
+    m = buildMap(root, state);
+    maps.set(root, m);
+  }
+  const em = state.emergency?.zoneIds ?? [];
+  for (const z of state.zones) {
+    const e = m.entries.get(z.id);
+    const rd = state.readings.get(z.id);
+    const v = zoneView(rd, now);
+    const data = { level: v.level, nodata: v.noData ? 'true' : 'false', peak: v.peakLevel, emergency: em.includes(z.id) ? 'true' : 'false' };
+    setData(e.g, data);
+    const t = tooltipText(z, v, rd);
+    setText(e.title, t.text);
+    setData(e.title, { since: t.since, agePrefix: t.prefix });
+    setAttr(e.g, 'aria-label', t.text);
+    if (e.value) {
+      setText(e.value, valueText(v, rd));
+      setAttr(e.value, 'class', v.noData ? 'map-nodata' : null);
+    }
+    if (e.sensors) setText(e.sensors, v.sensors);
+    if (e.legend) {
+      setData(e.legend, data);
+      setText(e.legendLevel, v.noData ? `${LEVEL_SHAPE[NO_DATA]} no data` : `${LEVEL_SHAPE[v.level] ?? ''} ${v.level}`);
+      setText(e.legendValue, v.noData ? '' : `${fmtNum(rd.density, 1)} p/m²`);
+    }
+  }
+}
+
+function buildMap(root, state) {
   const withPoly = state.zones.filter((z) => Array.isArray(z.polygon) && z.polygon.length >= 3);
   const without = state.zones.filter((z) => !withPoly.includes(z));
   let minX = Infinity; let minY = Infinity; let maxX = -Infinity; let maxY = -Infinity;
@@ -25,65 +140,93 @@ export function renderMap(root, state, now = Date.now()) {
   const gridTop = withPoly.length ? maxY + pad * 2 : minY;
   const height = (gridTop - minY) + gridRows * cell * 0.6;
   const svg = h('svg:svg', {
-    class: 'map', role: 'img', 'aria-label': 'Venue map coloured by level',
+    class: 'map', role: 'group', 'aria-label': 'Venue map: every zone coloured, shaped and named by level',
     viewBox: `${minX - pad} ${minY - pad} ${width + pad * 2} ${Math.max(height, 1) + pad * 2}`,
   });
   const fontSize = Math.max(width / 45, 0.5);
-  const em = state.emergency?.zoneIds ?? [];
   // The hatching of "no data" zones (a CSS rule fills them with it).
   svg.append(h('svg:defs', {},
     h('svg:pattern', { id: 'nodata-hatch', patternUnits: 'userSpaceOnUse', width: fontSize * 0.8, height: fontSize * 0.8, patternTransform: 'rotate(45)' },
       h('svg:rect', { class: 'hatch-bg', width: fontSize * 0.8, height: fontSize * 0.8 }),
       h('svg:line', { class: 'hatch-line', x1: 0, y1: 0, x2: 0, y2: fontSize * 0.8 }))));
-  const attrs = (z) => {
-    const v = zoneView(state.readings.get(z.id), now);
-    return { class: 'map-zone', dataset: { level: v.level, zone: z.id, nodata: v.noData ? 'true' : 'false', peak: v.peakLevel, emergency: em.includes(z.id) ? 'true' : 'false' }, tabindex: 0 };
+  const entries = new Map();
+  const layout = layoutLabels(withPoly, fontSize);
+  const shapes = h('svg:g', { class: 'map-shapes' });
+  const labels = h('svg:g', { class: 'map-labels', 'aria-hidden': 'true' });
+  svg.append(shapes, labels);
+  const legendItems = [];
+  const group = (z, shape) => {
+    const e = { title: h('svg:title', {}) };
+    e.g = h('svg:g', { class: 'map-zone', dataset: { zone: z.id }, tabindex: 0, role: 'img' }, e.title, shape);
+    shapes.append(e.g);
+    entries.set(z.id, e);
+    return e;
   };
   for (const z of withPoly) {
-    const pts = z.polygon.map(([x, y]) => `${x},${y}`).join(' ');
-    // A label no wider than its zone: small zones rely on the hover title.
-    const spot = cachedLabel(z, fontSize);
-    svg.append(h('svg:g', attrs(z),
-      tooltip(state, z, now),
-      h('svg:polygon', { points: pts }),
-      spot.size >= fontSize * 0.45 ? label(z, state, spot, now) : null));
+    const e = group(z, h('svg:polygon', { points: z.polygon.map(([x, y]) => `${x},${y}`).join(' ') }));
+    const spot = layout.get(z.id);
+    if (spot.kind === 'inside') {
+      Object.assign(e, labelNodes(labels, spot));
+      continue;
+    }
+    const moved = Math.hypot(spot.x - spot.anchor.x, spot.y - spot.anchor.y) > 1e-6;
+    labels.append(h('svg:g', { class: 'map-marker', dataset: { zone: z.id } },
+      moved ? h('svg:line', { class: 'map-leader', x1: spot.anchor.x, y1: spot.anchor.y, x2: spot.x, y2: spot.y }) : null,
+      moved ? h('svg:circle', { class: 'map-anchor', cx: spot.anchor.x, cy: spot.anchor.y, r: spot.r * 0.25 }) : null,
+      h('svg:circle', { class: 'map-marker-dot', cx: spot.x, cy: spot.y, r: spot.r }),
+      h('svg:text', { class: 'map-marker-n', x: spot.x, y: spot.y + spot.r * 0.42, 'font-size': spot.r * 1.2, 'text-anchor': 'middle' }, String(spot.n))));
+    e.legendLevel = h('span', { class: 'legend-level' });
+    e.legendValue = h('span', { class: 'legend-value' });
+    e.legend = h('li', { class: 'legend-item', dataset: { zone: z.id } },
+      h('span', { class: 'legend-n', 'aria-hidden': 'true' }, String(spot.n)),
+      h('span', { class: 'legend-name' }, z.name), e.legendLevel, e.legendValue);
+    legendItems.push(e.legend);
   }
   without.forEach((z, i) => {
     const x = minX + (i % cols) * cell;
     const y = gridTop + Math.floor(i / cols) * cell * 0.6;
-    svg.append(h('svg:g', attrs(z),
-      tooltip(state, z, now),
-      h('svg:rect', { x: x + cell * 0.03, y: y + cell * 0.03, width: cell * 0.94, height: cell * 0.54, rx: cell * 0.04 }),
-      label(z, state, { x: x + cell / 2, y: y + cell * 0.3, size: Math.min(fontSize * 1.2, cell / 9), name: [z.name], third: true }, now)));
+    const e = group(z, h('svg:rect', { x: x + cell * 0.03, y: y + cell * 0.03, width: cell * 0.94, height: cell * 0.54, rx: cell * 0.04 }));
+    const size = Math.min(fontSize * 1.2, cell / 9);
+    const name = z.name.length * CHAR_EM * size > cell * 0.9 ? splitName(z.name) : [z.name];
+    Object.assign(e, labelNodes(labels, { x: x + cell / 2, y: y + cell * 0.3, size, name, third: true }));
   });
-  root.replaceChildren(svg);
+  const nodes = [svg];
+  if (legendItems.length) {
+    nodes.push(h('p', { class: 'map-legend-title muted', id: 'map-legend-h' }, 'Numbered zones'));
+    nodes.push(h('ol', { class: 'map-legend', 'aria-labelledby': 'map-legend-h' }, legendItems));
+  }
+  root.replaceChildren(...nodes);
+  return { zones: state.zones, entries };
 }
 
-// label: the name (on one or two lines), the density (or "no data") with
-// outlier and peak markers, and the sensor count on a last line when the
-// spot is tall enough; spot is placeLabel's, centred on (x, y).
-function label(z, state, { x, y, size, name, third }, now) {
-  const r = state.readings.get(z.id);
-  const v = zoneView(r, now);
-  const value = v.noData ? 'no data' : `${fmtNum(r.density, 1)} p/m²${v.outlier ? ' ⚑' : ''}${v.peak ? ' ▲' : ''}`;
-  const lines = name.length + 1 + (third && v.sensors ? 0.8 : 0);
+// labelNodes: the name (one or two lines), the value line (shape and
+// density, or "no data"), and the sensor count when there is room.
+function labelNodes(parent, { x, y, size, name, third }) {
+  const lines = name.length + 1 + (third ? 0.8 : 0);
   const top = y - (lines * 1.2 * size) / 2 + size * 0.85; // the first baseline
-  return h('svg:text', { x, y: top, 'font-size': size, 'text-anchor': 'middle', class: 'map-label' },
-    name.map((n, i) => h('svg:tspan', { x, dy: i ? size * 1.2 : 0 }, n)),
-    h('svg:tspan', { x, dy: size * 1.2, class: v.noData ? 'map-nodata' : null }, value),
-    third && v.sensors ? h('svg:tspan', { x, dy: size * 1.15, class: 'map-sensors', 'font-size': size * 0.8 }, v.sensors) : null);
+  const value = h('svg:tspan', { x, dy: size * 1.2 });
+  const sensors = third ? h('svg:tspan', { x, dy: size * 1.15, class: 'map-sensors', 'font-size': size * 0.8 }) : null;
+  parent.append(h('svg:text', { x, y: top, 'font-size': size, 'text-anchor': 'middle', class: 'map-label' },
+    name.map((n, i) => h('svg:tspan', { x, dy: i ? size * 1.2 : 0 }, n)), value, sensors));
+  return { value, sensors };
 }
 
-// The venue's geometry does not change between renders (a render per
-// frame of readings): each zone's label spot is computed once per polygon.
-const spots = new WeakMap(); // polygon -> {key, spot}
-function cachedLabel(z, fontSize) {
-  const key = `${z.name}|${fontSize}`;
-  const hit = spots.get(z.polygon);
-  if (hit?.key === key) return hit.spot;
-  const spot = placeLabel(z.polygon, z.name, fontSize);
-  spots.set(z.polygon, { key, spot });
-  return spot;
+// valueText: the value line of a label, the level's shape first.
+export function valueText(v, rd) {
+  if (v.noData) return `${LEVEL_SHAPE[NO_DATA]} no data`;
+  return `${LEVEL_SHAPE[v.level] ?? ''} ${fmtNum(rd.density, 1)} p/m²${v.outlier ? ' ⚑' : ''}${v.peak ? ' ▲' : ''}`;
+}
+
+// tooltipText: what hover and a screen reader tell of a zone. A "no data"
+// one carries its age (since, prefix) and is kept current by tickAges.
+function tooltipText(z, v, r) {
+  if (v.noData) return { text: `${z.name}: ${v.status}`, since: String(v.since || 0), prefix: `${z.name}: ` };
+  const f = fmtForecast(r.forecast);
+  const parts = [`${z.name}: ${r.level}`, `${fmtNum(r.density)} p/m²${v.outlier ? ` (${OUTLIER_TEXT})` : ''}`];
+  if (v.sensors) parts.push(v.sensors);
+  if (v.peak) parts.push(v.peak);
+  parts.push(f || 'no threshold forecast within the horizon');
+  return { text: parts.join(', '), since: null, prefix: null };
 }
 
 // placeLabel chooses where a zone's label goes and how large it is: the
@@ -92,7 +235,8 @@ function cachedLabel(z, fontSize) {
 // sensor count) when the spot is tall enough. L-shaped zones (concourses)
 // get their label in an arm, not at a centroid outside them.
 export function placeLabel(poly, name, maxSize) {
-  const fit = (len, lines) => (w, hgt) => Math.min(maxSize, (1.7 * w) / Math.max(len, 6), hgt / (lines * 1.2 + 0.2));
+  // The label's widest line is its name or its value line ("▲ 2.4 p/m²").
+  const fit = (len, lines) => (w, hgt) => Math.min(maxSize, (0.94 * w) / (Math.max(len, VALUE_CHARS) * CHAR_EM), hgt / (lines * 1.2 + 0.2));
   const one = labelSpot(poly, fit(name.length, 2));
   let best = { ...one, name: [name] };
   const wrapped = splitName(name);
@@ -162,20 +306,6 @@ function run(poly, x, y, horizontal) {
   cuts.sort((p, q) => p - q);
   for (let i = 0; i + 1 < cuts.length; i += 2) if (cuts[i] <= u && u <= cuts[i + 1]) return [cuts[i], cuts[i + 1]];
   return null;
-}
-
-// tooltip: the <title> of a zone, what hover and a screen reader tell. A
-// "no data" one carries its age and is kept current by tickAges.
-function tooltip(state, z, now) {
-  const r = state.readings.get(z.id);
-  const v = zoneView(r, now);
-  if (v.noData) return h('svg:title', ageAttrs(v.since, `${z.name}: `), `${z.name}: ${v.status}`);
-  const f = fmtForecast(r.forecast);
-  const parts = [`${z.name}: ${r.level}`, `${fmtNum(r.density)} p/m²${v.outlier ? ` (${OUTLIER_TEXT})` : ''}`];
-  if (v.sensors) parts.push(v.sensors);
-  if (v.peak) parts.push(v.peak);
-  parts.push(f || 'no threshold forecast within the horizon');
-  return h('svg:title', {}, parts.join(', '));
 }
 
 // centroid of a simple polygon (area-weighted), for the label.

@@ -97,3 +97,16 @@ export function alertMeta(a) {
   if (a?.notifications > 1) parts.push(`notified ${a.notifications}×`);
   return parts.join(' · ');
 }
+
+// Levels are told by text and shape as well as colour: each has its own
+// glyph (a circle for normal up to a cross for emergency, an open circle
+// for no data), beside its name wherever a level is shown.
+export const LEVEL_SHAPE = Object.freeze({
+  normal: '●', watch: '◆', warning: '▲', critical: '■', emergency: '✖', [NO_DATA]: '○',
+});
+
+// levelLabel: "▲ WARNING", "○ NO DATA".
+export function levelLabel(level) {
+  const name = level === NO_DATA ? 'NO DATA' : String(level ?? '').toUpperCase();
+  return `${LEVEL_SHAPE[level] ?? '?'} ${name}`;
+}
