@@ -292,6 +292,10 @@ func TestInternalErrorsAreLoggedNotLeaked(t *testing.T) {
 		t.Fatal("a 400 was logged at error level")
 	}
 	// An engine *crowd.Error keeps its code.
+	e.engine.fail(&store.UnavailableError{Err: errors.New("dial tcp 127.0.0.1:5432: connection refused")})
+	if r := e.do("GET", Prefix+"/alerts", ""); r.status != http.StatusServiceUnavailable || strings.Contains(string(r.body), "5432") {
+		t.Fatalf("a store that cannot be reached: %d %s, want 503 without the details", r.status, r.body)
+	}
 	e.engine.fail(crowd.Errorf(crowd.ErrUnavailable, "store down"))
 	wantError(t, e.do("GET", Prefix+"/alerts", ""), 503, "unavailable", "")
 	e.engine.fail(&crowd.Error{Code: crowd.ErrConflict, Message: "x"})

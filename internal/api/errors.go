@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/store"
 )
 
 // codeMethodNotAllowed is an error code the API adds to crowd's: only
@@ -59,7 +60,13 @@ func ErrorWriter(log *slog.Logger) func(http.ResponseWriter, *http.Request, erro
 // in the log, never in the response.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *crowd.Error
-	if !errors.As(err, &ce) {
+	var down *store.UnavailableError
+	switch {
+	case errors.As(err, &ce):
+	case errors.As(err, &down):
+		// The database is down or restarting: the client should try again.
+		ce = &crowd.Error{Code: crowd.ErrUnavailable, Message: "the store is unavailable (down or restarting); try again shortly"}
+	default:
 		ce = &crowd.Error{Code: crowd.ErrInternal, Message: "internal error; the server log has the details under request id " + requestIDOf(r)}
 	}
 	status := statusOf(ce.Code)

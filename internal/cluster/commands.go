@@ -10,6 +10,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/engine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/redisbus"
+	"github.com/crowdrisk/crowdrisk/internal/store"
 )
 
 // Operations a follower forwards to the leader.
@@ -85,7 +86,12 @@ func (n *Node) execute(ctx context.Context, l *leadership, c redisbus.Command) [
 	}
 	if err != nil {
 		var ce *crowd.Error
-		if !errors.As(err, &ce) {
+		var down *store.UnavailableError
+		switch {
+		case errors.As(err, &ce):
+		case errors.As(err, &down):
+			ce = crowd.Errorf(crowd.ErrUnavailable, "the store is unavailable (down or restarting); try again shortly")
+		default:
 			ce = crowd.Errorf(crowd.ErrInternal, "%s", err.Error())
 		}
 		out.Error = ce

@@ -59,6 +59,14 @@ type Batch struct {
 	Lost []Gap
 }
 
+// UnavailableError wraps a failure to reach the store at all (the server
+// down or restarting, the connection refused): not a fault of the request,
+// so the API answers 503 "try again", not 500.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "store unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
 // ErrFenced is Commit's answer to a batch whose Fence is lower than one
 // already committed.
 var ErrFenced = errors.New("store: a newer leader has committed since; this instance is fenced")

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ func TestSurvivesServerRestart(t *testing.T) {
 	}
 	if err := s.Commit(ctx, incident("during")); err == nil {
 		t.Fatal("commit succeeded with the server stopped")
+	}
+	var down *store.UnavailableError
+	if _, err := s.Alerts(ctx, store.AlertFilter{}); !errors.As(err, &down) {
+		t.Fatalf("a read with the server stopped: %v, want a store.UnavailableError (503, not 500)", err)
 	}
 	srv.Start(t)
 	if err := s.Commit(ctx, incident("after")); err != nil {

@@ -2,9 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/crowdrisk/crowdrisk/internal/store"
 )
 
 // A pooled connection can be dead without the pool knowing: PostgreSQL
@@ -41,6 +47,29 @@ func (s *Store) read(ctx context.Context, fn func(*pgx.Conn) error) error {
 	lost, err := s.attempt(ctx, fn)
 	if lost {
 		_, err = s.attempt(context.WithValue(ctx, retryKey{}, true), fn)
+	}
+	return unreachable(err)
+}
+
+// unreachable marks an error that says the server could not be reached
+// (connection refused or lost, the server shutting down or starting up) as
+// store.UnavailableError, so that callers answer 503, not 500.
+func unreachable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ce), pgconn.SafeToRetry(err), errors.Is(err, net.ErrClosed):
+		return &store.UnavailableError{Err: err}
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")):
+		// 08: connection exception; 57P: the server is shutting down or starting.
+		return &store.UnavailableError{Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &store.UnavailableError{Err: err}
 	}
 	return err
 }
