@@ -77,7 +77,10 @@ export function connectionConfig(search) {
 // gives the tab its own stream as before).
 function pageConnection(errors) {
   const config = connectionConfig(location.search);
-  const share = chooseShare(new URLSearchParams(location.search).get('share'));
+  const asked = new URLSearchParams(location.search).get('share');
+  // A WebSocket (?transport=ws) is not shared across tabs yet: each such
+  // tab keeps its own connection unless ?share= asks otherwise.
+  const share = config.transport === 'ws' && !asked ? 'off' : chooseShare(asked);
   const key = shareKey(config);
   const own = () => createDashboardConnection({ ...config, errorHandler: errors });
   let conn;
