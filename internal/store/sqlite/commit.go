@@ -32,6 +32,19 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	if err := s.checkFile(ctx); err != nil {
 		return err
 	}
+	s.checkMu.Lock()
+	failed := s.failed
+	s.checkMu.Unlock()
+	if failed {
+		// The last write failed for the file's sake (read-only, full):
+		// fresh connections, so that the engine's retry (once a second)
+		// succeeds as soon as the file can be written again, not only
+		// after the next health check.
+		if err := s.reopen(ctx, nil); err != nil {
+			return fmt.Errorf("sqlite: reopening after a failed write: %w", err)
+		}
+		s.setFailed(false)
+	}
 	err := s.commit(ctx, b)
 	if err != nil && len(b.Events) > 0 && strings.Contains(err.Error(), "UNIQUE constraint failed: events.id") {
 		if stored, serr := s.eventsStored(ctx, b.Events); serr == nil && stored {

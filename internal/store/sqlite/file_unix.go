@@ -31,8 +31,13 @@ func identify(path string) (fileID, error) {
 // turned so by the kernel after a disk error, which statfs may not show):
 // creating a file next to the database says which.
 func explain(path string, err error) error {
-	if err == nil || strings.Contains(err.Error(), "readonly") {
-		return err
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), "readonly") {
+		// SQLite opened the file read-only (the file system was so when
+		// the connection was made): say it in the operator's words.
+		return fmt.Errorf("read-only database or file system: %w", err)
 	}
 	f, cerr := os.CreateTemp(filepath.Dir(path), ".crowdrisk-probe-*")
 	if cerr == nil {
