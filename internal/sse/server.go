@@ -60,7 +60,7 @@ type Server struct {
 	hub   *hub.Hub
 	log   *slog.Logger
 	now   func() time.Time
-	limit limiter
+	limit *Limiter
 
 	mu       sync.Mutex
 	closing  chan struct{}
@@ -96,7 +96,7 @@ func NewServer(opts Options) *Server {
 		hub:      opts.Hub,
 		log:      opts.Logger,
 		now:      opts.Now,
-		limit:    limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
+		limit:    NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
 		closing:  make(chan struct{}),
 		sessions: map[string]map[*lifetime]struct{}{},
 	}
@@ -183,18 +183,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		return
 	}
 	client := s.opts.ClientKey(r)
-	switch s.limit.acquire(client) {
-	case limitTotal:
+	switch s.limit.Acquire(client) {
+	case LimitTotal:
 		w.Header().Set("Retry-After", "5")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server holds its maximum of %d streams; retry later", s.opts.MaxStreams))
 		return
-	case limitClient:
+	case LimitClient:
 		w.Header().Set("Retry-After", "5")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrRateLimited, "at most %d concurrent streams per client; close another tab or use the multiplexed /api/crowd-risk/stream", s.opts.MaxStreamsPerClient))
 		return
 	}
 	if !s.enter() {
-		s.limit.release(client)
+		s.limit.Release(client)
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
 		return
@@ -202,7 +202,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	lastID := LastEventID(r)
 	sub, start, err := s.hub.Subscribe(r.Context(), topics, client, lastID)
 	if err != nil {
-		s.limit.release(client)
+		s.limit.Release(client)
 		s.active.Done()
 		s.log.Error("stream subscribe failed", "category", "sse-connection", "client", client, "lastEventId", lastID, "err", err)
 		w.Header().Set("Retry-After", "2")
@@ -214,7 +214,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	end := func() {
 		lt.release()
 		s.hub.Unsubscribe(sub)
-		s.limit.release(client)
+		s.limit.Release(client)
 		s.active.Done()
 	}
 	lt.watch()

@@ -1,51 +1,8 @@
 package ws
 
 import (
-	"sync"
 	"time"
 )
-
-// limiter caps concurrent connections overall and per client, as the SSE
-// server caps its streams (same flags, counted on their own: the two
-// servers share no state, and the SSE one is another package's).
-type limiter struct {
-	mu        sync.Mutex
-	total     int
-	perClient map[string]int
-	maxTotal  int // 0: no cap
-	maxClient int // 0: no cap
-}
-
-type verdict int
-
-const (
-	limitOK verdict = iota
-	limitTotal
-	limitClient
-)
-
-func (l *limiter) acquire(client string) verdict {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.maxTotal > 0 && l.total >= l.maxTotal {
-		return limitTotal
-	}
-	if l.maxClient > 0 && l.perClient[client] >= l.maxClient {
-		return limitClient
-	}
-	l.total++
-	l.perClient[client]++
-	return limitOK
-}
-
-func (l *limiter) release(client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.total--
-	if l.perClient[client]--; l.perClient[client] <= 0 {
-		delete(l.perClient, client)
-	}
-}
 
 // ending is why the server ends a connection before its client does; the
 // client is told in a reconnect message. The zero value is the shutdown.

@@ -71,7 +71,7 @@ type Server struct {
 	hub     *hub.Hub
 	log     *slog.Logger
 	now     func() time.Time
-	limit   limiter
+	limit   *sse.Limiter // the SSE server's caps, counted on their own
 	origins map[string]bool
 
 	mu       sync.Mutex
@@ -115,7 +115,7 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{
 		opts: opts, hub: opts.Hub, log: opts.Logger, now: opts.Now,
-		limit:    limiter{perClient: map[string]int{}, maxTotal: opts.MaxStreams, maxClient: opts.MaxStreamsPerClient},
+		limit:    sse.NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
 		origins:  map[string]bool{},
 		closing:  make(chan struct{}),
 		sessions: map[string]map[*lifetime]struct{}{},
@@ -152,17 +152,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := s.opts.ClientKey(r)
-	switch s.limit.acquire(client) {
-	case limitTotal:
+	switch s.limit.Acquire(client) {
+	case sse.LimitTotal:
 		w.Header().Set("Retry-After", "5")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server holds its maximum of %d WebSocket connections; retry later", s.opts.MaxStreams))
 		return
-	case limitClient:
+	case sse.LimitClient:
 		w.Header().Set("Retry-After", "5")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrRateLimited, "at most %d concurrent WebSocket connections per client", s.opts.MaxStreamsPerClient))
 		return
 	}
-	defer s.limit.release(client)
+	defer s.limit.Release(client)
 	if !s.enter() {
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
