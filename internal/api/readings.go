@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -21,11 +20,14 @@ func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
 	if err != nil {
 		return nil, jsonError(err, "")
 	}
-	br := bufio.NewReader(bytes.NewReader(data))
-	first, err := firstByte(br)
-	if err != nil {
-		return nil, jsonError(err, "")
+	// Past the leading whitespace by hand: a bufio.Reader here cost a 4 KiB
+	// buffer per request, on the path every sensor's reading takes.
+	start := bytes.IndexFunc(data, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' })
+	if start < 0 {
+		return nil, jsonError(io.EOF, "")
 	}
+	first := data[start]
+	br := bytes.NewReader(data[start:])
 	switch first {
 	case '{':
 		err = checkKeys(data, reflect.TypeFor[crowd.ReadingInput](), "readings[0]")
@@ -81,19 +83,4 @@ func truncated(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// firstByte peeks at the first byte that is not JSON whitespace.
-func firstByte(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		switch b {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return b, br.UnreadByte()
-	}
 }

@@ -121,3 +121,28 @@ func TestDecodeReadingsMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckKeysHostileShapes: the key walk must answer a huge object, a
+// deep nesting and escaped keys correctly and in bounded time.
+func TestCheckKeysHostileShapes(t *testing.T) {
+	var big strings.Builder
+	big.WriteString(`{"zoneId":"z","density":1`)
+	for i := range 50000 {
+		fmt.Fprintf(&big, `,"k%d":1`, i)
+	}
+	big.WriteString(`,"k49999":2}`)
+	if _, err := DecodeReadings(strings.NewReader(big.String())); err == nil || !strings.Contains(err.Error(), "k49999") || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("a member given twice after 50,000 others: %v", err)
+	}
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	if _, err := DecodeReadings(strings.NewReader(deep)); err == nil {
+		t.Error("20,000 nested arrays were accepted")
+	}
+	// An escaped key is the same key: "zone\u0049d" is zoneId.
+	if _, err := DecodeReadings(strings.NewReader(`{"zoneId":"z","zone\u0049d":"y","density":1}`)); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("an escaped duplicate: %v", err)
+	}
+	if _, err := DecodeReadings(strings.NewReader(`[{"zoneId":"a\"b","density":1}]`)); err != nil {
+		t.Errorf("an escaped quote in a value: %v", err)
+	}
+}

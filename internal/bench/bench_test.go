@@ -161,13 +161,39 @@ func TestIngestModeCountsAcceptedReadings(t *testing.T) {
 	}
 }
 
+// TestSensorsModeOneReadingPerConnection: --sensors posts one reading per
+// request from that many connections, and the engine judges each sensor's
+// readings as its own (a refused reading, e.g. out of order, would show).
+func TestSensorsModeOneReadingPerConnection(t *testing.T) {
+	url := startEngine(t)
+	cfg := smallConfig(url)
+	cfg.Mode, cfg.Subscribers, cfg.Sensors, cfg.Duration = ModeIngest, 0, 40, time.Second
+	rep, err := Run(context.Background(), cfg, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ReadingsAccepted < 40 || rep.ReadingsRefused != 0 {
+		t.Fatalf("sensors: %d accepted, %d refused; failures %v", rep.ReadingsAccepted, rep.ReadingsRefused, rep.Failures)
+	}
+	if q := rep.RequestLatency; q == nil || q.Samples != rep.ReadingsAccepted || q.P50 <= 0 {
+		t.Errorf("request latency %+v for %d readings", q, rep.ReadingsAccepted)
+	}
+	// More sensors than the engine takes in the venue's zones is refused
+	// before anything is sent, not measured as failures.
+	cfg.Sensors = 64*100 + 1
+	if _, err := Run(context.Background(), cfg, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "at most 64 sensors per zone") {
+		t.Errorf("too many sensors: %v", err)
+	}
+}
+
 func TestRunRefusesWhatItCannotMeasure(t *testing.T) {
 	for name, mutate := range map[string]func(*Config){
-		"https":          func(c *Config) { c.URL = "https://127.0.0.1:1" },
-		"unknown topic":  func(c *Config) { c.Topics = "density,weather" },
-		"alerts only":    func(c *Config) { c.Topics = "alerts" },
-		"zero rate":      func(c *Config) { c.Rate = 0 },
-		"broadcast to 0": func(c *Config) { c.Mode, c.Subscribers = ModeBroadcast, 0 },
+		"https":           func(c *Config) { c.URL = "https://127.0.0.1:1" },
+		"unknown topic":   func(c *Config) { c.Topics = "density,weather" },
+		"alerts only":     func(c *Config) { c.Topics = "alerts" },
+		"zero rate":       func(c *Config) { c.Rate = 0 },
+		"broadcast to 0":  func(c *Config) { c.Mode, c.Subscribers = ModeBroadcast, 0 },
+		"sensors, stream": func(c *Config) { c.Sensors = 10 },
 	} {
 		cfg := smallConfig("http://127.0.0.1:1")
 		mutate(&cfg)

@@ -53,6 +53,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.BoolVar(&ingest, "ingest", false, "ingest mode: POST batches as fast as accepted for --duration")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "readings per POST in ingest mode")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent POSTers in ingest mode")
+	fs.IntVar(&cfg.Sensors, "sensors", 0, "ingest mode: this many sensors, each on its own connection, one reading per request (instead of --batch/--workers)")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "idle time after the streams open, before the memory is read")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for late deliveries after the load")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "time allowed to open every stream")

@@ -56,6 +56,10 @@ type Config struct {
 	Repeat   int           // broadcasts (broadcast mode)
 	Batch    int           // readings per POST (ingest mode)
 	Workers  int           // concurrent POSTers (ingest mode)
+	// Sensors, in ingest mode, replaces the batch workers with this many
+	// sensors, each on its own connection, one reading per request
+	// (sensors.go).
+	Sensors int
 
 	// Settle is how long the opened streams sit idle before the memory is
 	// read (lets the server finish setting them up and the heap settle).
@@ -119,6 +123,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--broadcast needs a positive count and at least one subscriber")
 	case c.Mode == ModeIngest && (c.Batch <= 0 || c.Workers <= 0 || c.Duration <= 0):
 		return fmt.Errorf("--batch, --workers and --duration must be positive")
+	case c.Sensors < 0 || (c.Sensors > 0 && c.Mode != ModeIngest):
+		return fmt.Errorf("--sensors is a number of sensors for --ingest")
+	case c.Sensors > 0 && c.H2.Enabled:
+		return fmt.Errorf("--sensors posts over plain HTTP/1.1 connections; drop --h2")
 	case c.Transport != "" && c.Transport != TransportSSE && c.Transport != TransportWS:
 		return fmt.Errorf("--transport must be sse or ws")
 	case c.Tick <= 0 || c.DialConcurrency <= 0:

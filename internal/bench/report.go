@@ -41,6 +41,9 @@ type Report struct {
 	DeliveriesPerSec float64 `json:"deliveriesPerSecond"`
 	Latency          Latency `json:"latency"` // send → arrival, every delivery
 
+	// RequestLatency is a POST's round trip in ingest mode with --sensors.
+	RequestLatency *Latency `json:"requestLatency,omitempty"`
+
 	// Broadcast mode: per broadcast, the time until the last stream had it.
 	BroadcastComplete *Latency `json:"broadcastComplete,omitempty"`
 
@@ -85,6 +88,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("deliveries", "%d of %d (%.2f %%)%s", r.Received, r.Expected, 100*r.ShareDelivered, rate)
 		row("latency send→arrival", "p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms (%d samples)",
 			r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Samples)
+	}
+	if q := r.RequestLatency; q != nil {
+		row("request round trip", "p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms (%d requests)", q.P50, q.P99, q.P999, q.Max, q.Samples)
 	}
 	if b := r.BroadcastComplete; b != nil {
 		row("broadcast complete", "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d broadcasts)", b.P50, b.P99, b.Max, b.Samples)

@@ -108,7 +108,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	case ModeBroadcast:
 		err = load.broadcast(ctx)
 	case ModeIngest:
-		err = load.ingest(ctx)
+		if cfg.Sensors > 0 {
+			err = load.ingestSensors(ctx)
+		} else {
+			err = load.ingest(ctx)
+		}
 	}
 	if err != nil {
 		return nil, err
