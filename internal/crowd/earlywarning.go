@@ -18,8 +18,11 @@ import (
 func (m *Monitor) trendRule(z *zoneState, r Reading, smoothed float64, c *changes) {
 	rules := z.rules
 	cond := z.series.trendOK && z.series.trend >= rules.TrendRate && smoothed >= rules.TrendFloor
-	msg := fmt.Sprintf("zone %s: density rising %.2f p/m² per minute over %s, now %.2f p/m²",
-		z.zone.Name, z.series.trend, rules.TrendSustain, smoothed)
+	trend := z.series.trend
+	msg := func() string {
+		return fmt.Sprintf("zone %s: density rising %.2f p/m² per minute over %s, now %.2f p/m²",
+			z.zone.Name, trend, rules.TrendSustain, smoothed)
+	}
 	m.adviseRule(z, KindTrend, &z.trend, cond, Watch, rules.DwellLow, msg, smoothed, r.Time, c)
 }
 
@@ -28,11 +31,14 @@ func (m *Monitor) trendRule(z *zoneState, r Reading, smoothed float64, c *change
 func (m *Monitor) forecastRule(z *zoneState, r Reading, f *Forecast, smoothed float64, c *changes) {
 	rules := z.rules
 	cond := f != nil && f.Minutes < rules.ForecastHorizon.Minutes()
-	level, msg := Watch, ""
+	level := Watch
+	msg := func() string { return "" }
 	if cond {
 		level = f.Level
-		msg = fmt.Sprintf("zone %s is forecast to reach %s (%.2f p/m²) in %.0f min",
-			z.zone.Name, f.Level, z.zone.Thresholds.Entry(f.Level), f.Minutes)
+		msg = func() string {
+			return fmt.Sprintf("zone %s is forecast to reach %s (%.2f p/m²) in %.0f min",
+				z.zone.Name, f.Level, z.zone.Thresholds.Entry(f.Level), f.Minutes)
+		}
 	}
 	m.adviseRule(z, KindForecast, &z.forecast, cond, level, rules.DwellLow, msg, smoothed, r.Time, c)
 }
@@ -43,13 +49,16 @@ func (m *Monitor) forecastRule(z *zoneState, r Reading, f *Forecast, smoothed fl
 func (m *Monitor) flowRule(z *zoneState, r Reading, smoothed float64, c *changes) {
 	capacity := z.zone.ExitCapacityPerMin
 	cond := false
-	msg := ""
+	msg := func() string { return "" }
 	if capacity > 0 && r.InflowPerMin != nil {
 		in := z.inflow.add(r.Time, *r.InflowPerMin)
 		cond = in > capacity
-		msg = fmt.Sprintf("zone %s: inflow %.0f/min exceeds exit capacity %.0f/min", z.zone.Name, in, capacity)
-		if r.OutflowPerMin != nil {
-			msg += fmt.Sprintf(" (outflow %.0f/min)", *r.OutflowPerMin)
+		msg = func() string {
+			s := fmt.Sprintf("zone %s: inflow %.0f/min exceeds exit capacity %.0f/min", z.zone.Name, in, capacity)
+			if r.OutflowPerMin != nil {
+				s += fmt.Sprintf(" (outflow %.0f/min)", *r.OutflowPerMin)
+			}
+			return s
 		}
 	}
 	m.adviseRule(z, KindFlow, &z.flow, cond, Warning, z.rules.FlowSustain, msg, smoothed, r.Time, c)
@@ -58,7 +67,8 @@ func (m *Monitor) flowRule(z *zoneState, r Reading, smoothed float64, c *changes
 // adviseRule keeps the one alert of an early-warning kind in step with its
 // condition: raised after it held for sustain, moved with its level while it
 // holds, resolved after it has been gone for the hysteresis hold.
-func (m *Monitor) adviseRule(z *zoneState, kind AlertKind, s *sustained, cond bool, level Level, sustain time.Duration, msg string, density float64, now time.Time, c *changes) {
+// msg is called only when the alert changes (see levelRule).
+func (m *Monitor) adviseRule(z *zoneState, kind AlertKind, s *sustained, cond bool, level Level, sustain time.Duration, msg func() string, density float64, now time.Time, c *changes) {
 	s.observe(now, cond)
 	if m.warming {
 		return // the condition's clock only (see Warm)
@@ -68,12 +78,12 @@ func (m *Monitor) adviseRule(z *zoneState, kind AlertKind, s *sustained, cond bo
 	switch {
 	case e == nil:
 		if s.heldOn(now, sustain) {
-			m.raise(z, kind, level, msg, density, at, false, c)
+			m.raise(z, kind, level, msg(), density, at, false, c)
 		}
 	case cond && level > e.a.Level:
-		m.escalate(z, e, level, msg, density, at, c)
+		m.escalate(z, e, level, msg(), density, at, c)
 	case cond && level < e.a.Level:
-		m.lower(e, level, msg, density, at, c)
+		m.lower(e, level, msg(), density, at, c)
 	case s.heldOff(now, z.rules.HysteresisHold):
 		m.resolve(z, e, fmt.Sprintf("condition gone for %s", z.rules.HysteresisHold), at, engineActor, c)
 	}

@@ -17,18 +17,21 @@ import (
 //     itself, and resolves only once acknowledged. If the zone is still
 //     raised then, an alert for its current level opens once that level
 //     has held for DwellLow (see levelTrack.settled).
-func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, density float64, msg string, at int64, c *changes) {
+//
+// msg is called only when the alert changes: formatting a message for
+// every reading was a tenth of the ingest path's CPU.
+func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, density float64, msg func() string, at int64, c *changes) {
 	level := track.alert
 	e := z.slots[kind]
 	if e == nil {
 		if level >= Watch && track.settled(time.UnixMilli(at), z.rules.DwellLow) {
-			m.raise(z, kind, level, msg, density, at, false, c)
+			m.raise(z, kind, level, msg(), density, at, false, c)
 		}
 		return
 	}
 	switch {
 	case level > e.a.Level:
-		m.escalate(z, e, level, msg, density, at, c)
+		m.escalate(z, e, level, msg(), density, at, c)
 	case level == e.a.Level:
 		if level >= Critical {
 			m.remind(z, e, at, c)
@@ -38,7 +41,7 @@ func (m *Monitor) levelRule(z *zoneState, kind AlertKind, track *levelTrack, den
 			m.resolve(z, e, fmt.Sprintf("zone %s is back to normal", z.zone.Name), at, engineActor, c)
 			return
 		}
-		m.lower(e, level, msg, density, at, c)
+		m.lower(e, level, msg(), density, at, c)
 	case e.a.Status == StatusAcknowledged:
 		m.resolve(z, e, fmt.Sprintf("acknowledged, and zone %s is below %s", z.zone.Name, e.a.Level), at, engineActor, c)
 	}

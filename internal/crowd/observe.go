@@ -109,13 +109,15 @@ func (m *Monitor) judge(z *zoneState, r Reading, f fusion, c *changes) Outcome {
 		m.forecastRule(z, r, forecast, smoothed, c)
 		return Outcome{}
 	}
-	m.levelRule(z, KindDensity, &z.density, alertDensity, z.densityMessage(z.density.alert, alertDensity), at, c)
+	densityAt := z.density.alert
+	m.levelRule(z, KindDensity, &z.density, alertDensity, func() string { return z.densityMessage(densityAt, alertDensity) }, at, c)
 	if z.zone.Capacity > 0 {
 		occ := smoothedOcc
 		if z.capacity.alert == Emergency {
 			occ = math.Max(occ, occupancy)
 		}
-		m.levelRule(z, KindCapacity, &z.capacity, smoothed, z.capacityMessage(z.capacity.alert, occ), at, c)
+		capacityAt := z.capacity.alert
+		m.levelRule(z, KindCapacity, &z.capacity, smoothed, func() string { return z.capacityMessage(capacityAt, occ) }, at, c)
 	}
 	m.trendRule(z, r, smoothed, c)
 	m.forecastRule(z, r, forecast, smoothed, c)
