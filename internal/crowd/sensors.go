@@ -56,6 +56,14 @@ type sensor struct {
 	// flapping is re-notified at most once per RenotifyGap, and another
 	// sensor going silent is news of its own.
 	notified int64
+	// counter: its latest report was a door's crossings (counters.go); it
+	// is fused through the zone's balance, not by its own value. counted
+	// is the sensor's own timestamp of its last counted report (saved to
+	// the store unless countSaved), inRate and outRate its latest rates.
+	counter         bool
+	counted         time.Time
+	countSaved      bool
+	inRate, outRate float64
 }
 
 // sensorLabel names a sensor for an operator.
@@ -93,6 +101,8 @@ type fusion struct {
 	count   *int // the count of the sensor whose value was taken, if it gave one
 	sensors int  // live sensors, the test sensor not counted
 	peak    *SensorValue
+	// counters is the zone's door-counter balance, when it has one.
+	counters *CounterBalance
 }
 
 // fuse combines the latest readings of the live sensors (see the top of
@@ -101,17 +111,25 @@ func (z *zoneState) fuse(now time.Time) fusion {
 	if s := z.sensors[TestSensorID]; s != nil && z.live(s, now) {
 		return fusion{density: s.density, count: s.count}
 	}
-	if len(z.sensorOrder) == 1 { // the common case, without an allocation
+	if len(z.sensorOrder) == 1 && z.counters == nil { // the common case, without an allocation
 		if s := z.sensorOrder[0]; z.live(s, now) {
 			return fusion{density: s.density, count: s.count, sensors: 1}
 		}
 		return fusion{}
 	}
 	live := make([]*sensor, 0, len(z.sensorOrder))
+	doors := false
 	for _, s := range z.sensorOrder {
-		if z.live(s, now) {
+		switch {
+		case !z.live(s, now):
+		case s.counter:
+			doors = true // fused once, through the balance (counters.go)
+		default:
 			live = append(live, s)
 		}
+	}
+	if doors {
+		live = append(live, z.countersSensor())
 	}
 	if len(live) == 0 {
 		return fusion{}
@@ -140,7 +158,7 @@ func (z *zoneState) fuse(now time.Time) fusion {
 func (m *Monitor) sensorReported(z *zoneState, r Reading, received time.Time, c *changes) {
 	s := z.sensorFor(r.SensorID)
 	s.time, s.seen, s.density, s.count = r.Time, received, r.Density, r.Count
-	s.silent, s.known = false, true
+	s.silent, s.known, s.counter = false, true, false
 	if s.alert != nil {
 		e := s.alert
 		s.alert = nil
