@@ -129,6 +129,22 @@ func (o *outbox) pending(after, upTo event.ID) (evs []*event.Event, covered bool
 	return evs, covered
 }
 
+// lastBy keeps the last of each key, in the order of those lasts: what
+// upserting them one after the other would leave.
+func lastBy[T any](all []T, key func(T) string) []T {
+	last := make(map[string]int, len(all))
+	for i, v := range all {
+		last[key(v)] = i
+	}
+	var out []T
+	for i, v := range all {
+		if last[key(v)] == i {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // mergeBatches folds b (newer) into a. The result, committed in one
 // transaction, leaves the store as committing a then b would.
 func mergeBatches(a, b store.Batch) store.Batch {
@@ -138,6 +154,9 @@ func mergeBatches(a, b store.Batch) store.Batch {
 		Through:   max(a.Through, b.Through),
 		Lost:      append(a.Lost, b.Lost...),
 	}
+	out.Counters = lastBy(append(a.Counters, b.Counters...), func(c store.CounterState) string { return c.ZoneID })
+	out.Doors = lastBy(append(a.Doors, b.Doors...), func(d store.DoorState) string { return d.ZoneID + "\x00" + d.SensorID })
+	out.Sensors = append(a.Sensors, b.Sensors...)
 	out.SetEmergency, out.Emergency = a.SetEmergency, a.Emergency
 	if b.SetEmergency {
 		out.SetEmergency, out.Emergency = true, b.Emergency
