@@ -15,7 +15,8 @@ import (
 //     exit): the balance stays at zero and the shortfall is kept as Clamped,
 //     shown with the zone and logged once, never hidden.
 //   - An absolute count of the zone (a count reading, from any sensor)
-//     corrects the balance: the doors continue from it.
+//     corrects the balance: the doors continue from it. A door that sends
+//     one stays a door (fused through the balance, not a second time).
 //   - A venue empties overnight: the balance resets to zero at the rules'
 //     CounterReset, local time of the venue's timezone (ClockTime), by the
 //     engine's clock (Advance), and the incident log says so.
@@ -41,11 +42,10 @@ type CounterBalance struct {
 	// Persons is the balance: in − out of every door since the last reset
 	// or count, never below zero.
 	Persons int `json:"persons"`
-	// InPerMin and OutPerMin are the live doors' latest rates, summed
-	// (persons per minute, each door's crossings over the time since its
-	// previous report).
-	InPerMin  float64 `json:"inPerMin"`
-	OutPerMin float64 `json:"outPerMin"`
+	// InPerMin and OutPerMin are the crossings of every door over the last
+	// minute (by the engine's clock): persons per minute in and out.
+	InPerMin  int `json:"inPerMin"`
+	OutPerMin int `json:"outPerMin"`
 	// Doors is how many door counters are live.
 	Doors int `json:"doors"`
 	// Clamped is how many more persons the doors counted out than the
@@ -62,6 +62,34 @@ type counterState struct {
 	// the one just past when it began): the next one is due after it.
 	resetAt time.Time
 	dirty   bool // changed since CountersToSave
+	// recent are the reports of the last minute, oldest first, for the
+	// rates (not stored: a restarted engine's rates start again).
+	recent []crossing
+}
+
+// crossing is one door report, by the engine's clock.
+type crossing struct {
+	at      time.Time
+	in, out int
+}
+
+// rateWindow is the span of the rates; maxRecent bounds the reports it
+// keeps (64 doors reporting every second), so a flood cannot grow it.
+const (
+	rateWindow = time.Minute
+	maxRecent  = 64 * 60
+)
+
+// trim drops the reports older than the rate window at now.
+func (cs *counterState) trim(now time.Time) {
+	i := 0
+	for i < len(cs.recent) && now.Sub(cs.recent[i].at) >= rateWindow {
+		i++
+	}
+	if over := len(cs.recent) - i - maxRecent; over > 0 {
+		i += over
+	}
+	cs.recent = cs.recent[i:]
 }
 
 // counterResetDue returns the latest scheduled reset at or before now, or
@@ -95,12 +123,9 @@ func (z *zoneState) counterBalance(now time.Time) *counterState {
 func (z *zoneState) countCrossings(s *sensor, r Reading, c *changes) {
 	cs := z.counterBalance(r.Received)
 	in, out := *r.In, *r.Out
-	if !s.counted.IsZero() {
-		if mins := r.Sent.Sub(s.counted).Minutes(); mins > 0 {
-			s.inRate, s.outRate = float64(in)/mins, float64(out)/mins
-		}
-	}
 	s.counter, s.counted, s.countSaved = true, r.Sent, false
+	cs.recent = append(cs.recent, crossing{at: r.Received, in: in, out: out})
+	cs.trim(r.Received)
 	b := cs.balance + in - out
 	if b < 0 {
 		if cs.clamped == 0 {
@@ -157,9 +182,12 @@ func (z *zoneState) counterView(now time.Time) *CounterBalance {
 	for _, s := range z.sensorOrder {
 		if s.counter && z.live(s, now) {
 			v.Doors++
-			v.InPerMin += s.inRate
-			v.OutPerMin += s.outRate
 		}
+	}
+	cs.trim(now)
+	for _, c := range cs.recent {
+		v.InPerMin += c.in
+		v.OutPerMin += c.out
 	}
 	return v
 }

@@ -61,6 +61,7 @@ func TestDoorCountersKeepTheBalance(t *testing.T) {
 		{"never below zero, and the shortfall is shown", []ReadingInput{door("gate", "d1", at(1), 5, 0), door("gate", "d1", at(2), 0, 12)}, 0, 7, 0, 0, "7 below zero"},
 		{"it keeps adding up the shortfall, logged once", []ReadingInput{door("gate", "d1", at(1), 0, 3), door("gate", "d1", at(2), 0, 2)}, 0, 5, 0, 0, ""},
 		{"a count corrects the balance", []ReadingInput{door("gate", "d1", at(1), 30, 0), countAt("gate", "cam", at(2), 120), door("gate", "d1", at(3), 5, 0)}, 125, 0, 1.25, 125, ""},
+		{"a door's own count corrects it too", []ReadingInput{door("gate", "d1", at(1), 30, 0), countAt("gate", "d1", at(2), 80), door("gate", "d2", at(3), 5, 1)}, 84, 0, 0.84, 84, ""},
 		{"a count clears the shortfall", []ReadingInput{door("gate", "d1", at(1), 0, 3), countAt("gate", "cam", at(2), 10), door("gate", "d1", at(3), 1, 0)}, 11, 0, 0.11, 11, ""},
 		{"an overcount beyond any believable density still counts (and alarms)", []ReadingInput{door("gate", "d1", at(1), 2500, 0)}, 2500, 0, 25, 2500, ""},
 	}
@@ -113,6 +114,11 @@ func TestDoorCountersFuseAsOneSensor(t *testing.T) {
 	o = feed(t, m, densityAt("gate", "cam", at(3), 3.0))
 	if r := o.Reading; r.Sensors != 2 || r.Density != 3.0 || r.Count != nil {
 		t.Fatalf("camera 3.0 and doors 1.5: %+v, want the camera's 3.0 (and no count)", r)
+	}
+	// A door that reports the zone's count is still fused once, as a door.
+	o = feed(t, m, countAt("gate", "d1", at(4), 400))
+	if r := o.Reading; r.Sensors != 2 || r.Density != 4.0 || *r.Count != 400 || r.Counters.Doors != 2 {
+		t.Fatalf("door d1 counts 400: %+v %+v, want 2 sensors, the doors' 4.0", r, r.Counters)
 	}
 	// A peak names the doors when their balance reads the higher level.
 	m = newTestMonitor(gateZone())

@@ -59,11 +59,10 @@ type sensor struct {
 	// counter: its latest report was a door's crossings (counters.go); it
 	// is fused through the zone's balance, not by its own value. counted
 	// is the sensor's own timestamp of its last counted report (saved to
-	// the store unless countSaved), inRate and outRate its latest rates.
-	counter         bool
-	counted         time.Time
-	countSaved      bool
-	inRate, outRate float64
+	// the store unless countSaved).
+	counter    bool
+	counted    time.Time
+	countSaved bool
 }
 
 // sensorLabel names a sensor for an operator.
@@ -158,7 +157,11 @@ func (z *zoneState) fuse(now time.Time) fusion {
 func (m *Monitor) sensorReported(z *zoneState, r Reading, received time.Time, c *changes) {
 	s := z.sensorFor(r.SensorID)
 	s.time, s.seen, s.density, s.count = r.Time, received, r.Density, r.Count
-	s.silent, s.known, s.counter = false, true, false
+	s.silent, s.known = false, true
+	// A door that reports the zone's absolute count (many counter systems
+	// keep one) corrects the balance and stays a door, fused once through
+	// it; any other reading makes it a sensor of its own.
+	s.counter = s.counter && r.Count != nil
 	if s.alert != nil {
 		e := s.alert
 		s.alert = nil
