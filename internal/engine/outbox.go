@@ -27,7 +27,9 @@ import (
 //
 // Each drop is logged (once per outage, with the totals in the recovery
 // line) and counted in the status the dashboard and /readyz show. Density
-// readings are never in the outbox: they are not stored at all.
+// readings are never in the outbox: they are not stored at all; the door
+// counters' balances they change are (upserted by zone and door when
+// batches merge, the latest winning).
 const (
 	maxOutboxBatches   = 1000
 	maxOutboxEvents    = 20000
