@@ -152,8 +152,8 @@ func TestDoorCountersSilence(t *testing.T) {
 		t.Fatalf("with d2 live: %+v %+v, want the balance 50 from one live door", r, r.Counters)
 	}
 	p := m.Advance(t0.Add(135 * time.Second))
-	if len(p.Readings) != 1 || !p.Readings[0].NoData {
-		t.Fatalf("every door silent: %+v, want the zone without data", p.Readings)
+	if len(p.Readings) != 1 || !p.Readings[0].NoData || *p.Readings[0].Counters != (CounterBalance{Persons: 50}) {
+		t.Fatalf("every door silent: %+v, want the zone without data, its balance kept, no door live", p.Readings)
 	}
 	// A door that reports again brings the balance back, as it was.
 	o := feed(t, m, door("gate", "d1", t0.Add(136*time.Second), 1, 0))
@@ -369,5 +369,20 @@ func TestVenueCounterResetNeedsATimezone(t *testing.T) {
 		if err := ct.UnmarshalJSON([]byte(bad)); err == nil {
 			t.Errorf("%s taken as %v", bad, ct)
 		}
+	}
+}
+
+// TestDoorCountersRates: inPerMin and outPerMin are every door's crossings
+// over the last minute, by the engine's clock.
+func TestDoorCountersRates(t *testing.T) {
+	m := newTestMonitor(gateZone())
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	o := feed(t, m, door("gate", "d1", at(0), 30, 5), door("gate", "d2", at(20), 10, 0), door("gate", "d1", at(40), 20, 5))
+	if c := o.Reading.Counters; c.InPerMin != 60 || c.OutPerMin != 10 {
+		t.Fatalf("rates %+v, want 60 in and 10 out a minute", c)
+	}
+	o = feed(t, m, door("gate", "d2", at(70), 0, 0)) // the first report is over a minute old
+	if c := o.Reading.Counters; c.InPerMin != 30 || c.OutPerMin != 5 {
+		t.Fatalf("rates %+v, want the last minute's 30 in and 5 out", c)
 	}
 }

@@ -214,6 +214,9 @@ func (m *Monitor) sensorsSilent(z *zoneState, now time.Time, c *changes) {
 		}
 	}
 	z.latest.NoData, z.latest.Sensors, z.latest.Peak, z.latest.Outlier = true, 0, nil, false
+	if cv := z.latest.Counters; cv != nil { // the balance as it was, with no door live
+		z.latest.Counters = &CounterBalance{Persons: cv.Persons, Clamped: cv.Clamped}
+	}
 	c.noData = append(c.noData, z.latest)
 	c.log(Incident{Timestamp: at, Kind: IncidentLevel, ZoneID: z.zone.ID, Actor: engineActor,
 		Message: fmt.Sprintf("zone %s: no data (every sensor silent; last reading at %s)", z.zone.Name,
