@@ -16,6 +16,8 @@ func FuzzDecodeReadings(f *testing.F) {
 		`{"zoneId":"north-stand","density":2.4,"timestamp":1764270000000}`,
 		`[{"zoneId":"gate-a","count":310},{"zoneId":"gate-a","density":0}]`,
 		`{"zoneId":"gate-a","density":1e999}`,
+		`{"zoneId":"gate-a","sensorId":"door-1","in":12,"out":3,"timestamp":1764270000000}`,
+		`[{"zoneId":"gate-a","sensorId":"door-2","out":4,"timestamp":1764270000500},{"zoneId":"gate-a","sensorId":"door-1","in":1.5}]`,
 		`[]`, `null`, ``, `[{}]`,
 	} {
 		f.Add([]byte(s))

@@ -21,6 +21,7 @@ type Passage struct {
 func (m *Monitor) Advance(now time.Time) Passage {
 	var c changes
 	for _, z := range m.zones {
+		m.resetCounters(z, now, &c)
 		m.sensorsSilent(z, now, &c)
 		m.expireTests(z, now, &c)
 		m.applyMutes(z, ms(now), &c)

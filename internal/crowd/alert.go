@@ -80,6 +80,7 @@ const (
 	IncidentResolve     IncidentKind = "resolve"     // an alert was resolved
 	IncidentEmergency   IncidentKind = "emergency"   // emergency mode activated or ended
 	IncidentTest        IncidentKind = "test"        // a testing control was used
+	IncidentCounter     IncidentKind = "counter"     // a zone's door counters reset, or went below zero
 )
 
 // Incident is one line of the after-action timeline.

@@ -60,6 +60,9 @@ type zoneState struct {
 	// time is the reading time of the zone's latest judged reading; it never
 	// goes back (see Admit).
 	time time.Time
+	// counters is the balance of the zone's door counters; nil while it
+	// has none (counters.go).
+	counters *counterState
 }
 
 // NewMonitor builds a monitor for zones (filled with WithDefaults).

@@ -20,7 +20,14 @@ func (m *Monitor) Observe(r Reading) Outcome {
 		received = r.Time
 	}
 	var c changes
+	m.resetCounters(z, received, &c) // a reset due before this report comes first
 	m.sensorReported(z, r, received, &c)
+	switch s := z.sensors[r.SensorID]; {
+	case r.In != nil:
+		z.countCrossings(s, r, &c)
+	case r.Count != nil:
+		z.correctCount(*r.Count)
+	}
 	if r.Time.Before(z.time) {
 		// Sensors keep their own order (Admit); the zone's time never goes
 		// back: a reading of a sensor whose clock runs behind the others'
@@ -28,6 +35,7 @@ func (m *Monitor) Observe(r Reading) Outcome {
 		r.Time = z.time
 	}
 	f := z.fuse(received)
+	f.counters = z.counterView(received)
 	r.Density, r.Count = f.density, f.count
 	return m.judge(z, r, f, &c)
 }
@@ -48,7 +56,7 @@ func (m *Monitor) Warm(d DensityReading) {
 	m.warming = true
 	defer func() { m.warming = false }()
 	m.judge(z, Reading{ZoneID: z.zone.ID, Time: t, Density: d.Density, Count: d.Count},
-		fusion{density: d.Density, count: d.Count, sensors: d.Sensors, peak: d.Peak}, &changes{})
+		fusion{density: d.Density, count: d.Count, sensors: d.Sensors, peak: d.Peak, counters: d.Counters}, &changes{})
 }
 
 // judge runs the zone's rules on its fused reading r.
@@ -86,7 +94,7 @@ func (m *Monitor) judge(z *zoneState, r Reading, f fusion, c *changes) Outcome {
 	z.latest = DensityReading{
 		ZoneID: z.zone.ID, Density: r.Density, Smoothed: smoothed, Level: z.level,
 		Count: r.Count, Occupancy: occupancy, Trend: z.series.trend,
-		Forecast: forecast, Timestamp: at, Sensors: f.sensors, Peak: f.peak,
+		Forecast: forecast, Timestamp: at, Sensors: f.sensors, Peak: f.peak, Counters: f.counters,
 		// A raw value two levels or more above what the smoothing makes of
 		// it is what a lone spike looks like: shown, flagged, and it raises
 		// nothing on its own.

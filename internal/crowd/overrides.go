@@ -27,6 +27,41 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ClockTime is a time of day in minutes after midnight, written in JSON as
+// "HH:MM" (24-hour), or CounterResetOff, written "off".
+type ClockTime int
+
+// CounterResetOff is the ClockTime of no reset.
+const CounterResetOff ClockTime = -1
+
+// MarshalJSON writes "HH:MM" or "off".
+func (c ClockTime) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+func (c ClockTime) String() string {
+	if c < 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60)
+}
+
+// UnmarshalJSON reads "HH:MM" (00:00 to 23:59) or "off".
+func (c *ClockTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("must be a time of day such as \"04:00\", or \"off\"")
+	}
+	if s == "off" {
+		*c = CounterResetOff
+		return nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return fmt.Errorf("bad time of day %q (want \"HH:MM\", 24-hour, such as \"04:00\", or \"off\")", s)
+	}
+	*c = ClockTime(t.Hour()*60 + t.Minute())
+	return nil
+}
+
 // RuleOverrides are a zone's own rule parameters; nil fields keep the
 // monitor's. A pitch whose cameras are noisy may want a longer smoothing
 // window; a stair may want a shorter dwell.
@@ -52,6 +87,9 @@ type RuleOverrides struct {
 	FlowSustain        *Duration `json:"flowSustain,omitempty"`
 	EmergencyDwell     *Duration `json:"emergencyDwell,omitempty"`
 	SensorTimeout      *Duration `json:"sensorTimeout,omitempty"`
+	// CounterReset is the zone's own daily reset of its door counters
+	// ("04:00", or "off"), in the venue's timezone.
+	CounterReset *ClockTime `json:"counterReset,omitempty"`
 }
 
 // Apply returns r with o's set fields laid over it. A nil o returns r.
@@ -92,6 +130,9 @@ func (r Rules) Apply(o *RuleOverrides) Rules {
 	dur(&r.FlowSustain, o.FlowSustain)
 	dur(&r.EmergencyDwell, o.EmergencyDwell)
 	dur(&r.SensorTimeout, o.SensorTimeout)
+	if o.CounterReset != nil {
+		r.CounterReset = *o.CounterReset
+	}
 	return r
 }
 

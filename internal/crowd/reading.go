@@ -20,6 +20,12 @@ type Reading struct {
 	// out of the zone, when the sensor counts flows; nil otherwise.
 	InflowPerMin  *float64
 	OutflowPerMin *float64
+	// In and Out are a door counter's crossings since its previous report
+	// (both set, 0 for one the sensor left out); nil for other readings.
+	// Sent is then the sensor's own timestamp, unclamped: what tells a
+	// resent report from a new one (see Admit).
+	In, Out *int
+	Sent    time.Time
 }
 
 // Forecast is the expected time until a zone reaches its next level, from a
@@ -62,6 +68,9 @@ type DensityReading struct {
 	// than the fused density: one sensor seeing a dense corner is never
 	// hidden from the operator by its calmer neighbours.
 	Peak *SensorValue `json:"peak,omitempty"`
+	// Counters is the zone's door-counter balance, for a zone whose doors
+	// count crossings (see counters.go); absent otherwise.
+	Counters *CounterBalance `json:"counters,omitempty"`
 }
 
 // SensorValue is one sensor's latest density.
@@ -72,9 +81,9 @@ type SensorValue struct {
 }
 
 // ReadingInput is a reading as a sensor, a script or the replay tool sends it
-// to the ingest API. Exactly one of Density and Count is given; Timestamp is
-// optional (the engine's clock then). The engine validates it and turns it
-// into a Reading.
+// to the ingest API. Exactly one of a density, a count or crossings (In
+// and/or Out) is given; Timestamp is optional (the engine's clock then),
+// except with crossings. The engine validates it and turns it into a Reading.
 type ReadingInput struct {
 	ZoneID string `json:"zoneId"`
 	// SensorID names the sensor within the zone (optional: without it the
@@ -85,4 +94,12 @@ type ReadingInput struct {
 	Timestamp     *int64   `json:"timestamp,omitempty"` // ms since the epoch
 	InflowPerMin  *float64 `json:"inflowPerMin,omitempty"`
 	OutflowPerMin *float64 `json:"outflowPerMin,omitempty"`
+	// In and Out are a door counter's crossings since its previous report:
+	// people who entered and left the zone through that door. A missing
+	// one is 0. They need SensorID (the door) and Timestamp (see Check).
+	In  *int `json:"in,omitempty"`
+	Out *int `json:"out,omitempty"`
 }
+
+// Crossings reports whether the reading counts crossings.
+func (in ReadingInput) Crossings() bool { return in.In != nil || in.Out != nil }

@@ -80,6 +80,14 @@ type Rules struct {
 	// themselves after this (by the engine's clock), so drills never pile
 	// up in every screen's snapshot.
 	TestAlertLifetime time.Duration
+	// CounterReset is when a zone's door-counter balance resets to zero
+	// each day (a venue empties overnight), in the venue's timezone
+	// Location (by the engine's clock); never without a Location or with
+	// CounterResetOff. There is no default: a reset at the wrong hour
+	// shows a full stand empty, while a missing one leaves at worst a
+	// balance that drifted, which an absolute count corrects.
+	CounterReset ClockTime
+	Location     *time.Location
 }
 
 // DefaultRules returns DOMAIN.md's values and this package's documented
@@ -110,6 +118,7 @@ func DefaultRules() Rules {
 		FlowSustain:        time.Minute,
 		SensorTimeout:      60 * time.Second,
 		TestAlertLifetime:  60 * time.Second,
+		CounterReset:       CounterResetOff,
 	}
 }
 
@@ -139,6 +148,9 @@ func (r Rules) Validate() error {
 		if d.d < d.min {
 			return Invalidf(d.name, "must be at least %s", d.min)
 		}
+	}
+	if r.CounterReset != CounterResetOff && (r.CounterReset < 0 || r.CounterReset >= 24*60) {
+		return Invalidf("counterReset", "must be a time of day (\"04:00\") or \"off\"")
 	}
 	if r.EmergencyReadings < 1 {
 		return Invalidf("emergencyReadings", "must be at least 1")

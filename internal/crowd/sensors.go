@@ -56,6 +56,13 @@ type sensor struct {
 	// flapping is re-notified at most once per RenotifyGap, and another
 	// sensor going silent is news of its own.
 	notified int64
+	// counter: its latest report was a door's crossings (counters.go); it
+	// is fused through the zone's balance, not by its own value. counted
+	// is the sensor's own timestamp of its last counted report (saved to
+	// the store unless countSaved).
+	counter    bool
+	counted    time.Time
+	countSaved bool
 }
 
 // sensorLabel names a sensor for an operator.
@@ -93,6 +100,8 @@ type fusion struct {
 	count   *int // the count of the sensor whose value was taken, if it gave one
 	sensors int  // live sensors, the test sensor not counted
 	peak    *SensorValue
+	// counters is the zone's door-counter balance, when it has one.
+	counters *CounterBalance
 }
 
 // fuse combines the latest readings of the live sensors (see the top of
@@ -101,17 +110,25 @@ func (z *zoneState) fuse(now time.Time) fusion {
 	if s := z.sensors[TestSensorID]; s != nil && z.live(s, now) {
 		return fusion{density: s.density, count: s.count}
 	}
-	if len(z.sensorOrder) == 1 { // the common case, without an allocation
+	if len(z.sensorOrder) == 1 && z.counters == nil { // the common case, without an allocation
 		if s := z.sensorOrder[0]; z.live(s, now) {
 			return fusion{density: s.density, count: s.count, sensors: 1}
 		}
 		return fusion{}
 	}
 	live := make([]*sensor, 0, len(z.sensorOrder))
+	doors := false
 	for _, s := range z.sensorOrder {
-		if z.live(s, now) {
+		switch {
+		case !z.live(s, now):
+		case s.counter:
+			doors = true // fused once, through the balance (counters.go)
+		default:
 			live = append(live, s)
 		}
+	}
+	if doors {
+		live = append(live, z.countersSensor())
 	}
 	if len(live) == 0 {
 		return fusion{}
@@ -141,6 +158,10 @@ func (m *Monitor) sensorReported(z *zoneState, r Reading, received time.Time, c 
 	s := z.sensorFor(r.SensorID)
 	s.time, s.seen, s.density, s.count = r.Time, received, r.Density, r.Count
 	s.silent, s.known = false, true
+	// A door that reports the zone's absolute count (many counter systems
+	// keep one) corrects the balance and stays a door, fused once through
+	// it; any other reading makes it a sensor of its own.
+	s.counter = s.counter && r.Count != nil
 	if s.alert != nil {
 		e := s.alert
 		s.alert = nil
@@ -193,6 +214,9 @@ func (m *Monitor) sensorsSilent(z *zoneState, now time.Time, c *changes) {
 		}
 	}
 	z.latest.NoData, z.latest.Sensors, z.latest.Peak, z.latest.Outlier = true, 0, nil, false
+	if cv := z.latest.Counters; cv != nil { // the balance as it was, with no door live
+		z.latest.Counters = &CounterBalance{Persons: cv.Persons, Clamped: cv.Clamped}
+	}
 	c.noData = append(c.noData, z.latest)
 	c.log(Incident{Timestamp: at, Kind: IncidentLevel, ZoneID: z.zone.ID, Actor: engineActor,
 		Message: fmt.Sprintf("zone %s: no data (every sensor silent; last reading at %s)", z.zone.Name,

@@ -20,6 +20,10 @@ const (
 	MaxIDLen = 64
 	// MaxTextLen bounds reasons and messages, in characters.
 	MaxTextLen = 500
+	// MaxCrossings bounds a door counter's in or out per report: a wide
+	// gate passes about 100 people a minute per metre, so 100,000 in one
+	// report is a broken counter or a unit mistake, not a crowd.
+	MaxCrossings = 100_000
 	// minTimestamp (September 2001 in ms) separates milliseconds from
 	// seconds: 1.7e9 is 2023 in seconds but January 1970 in milliseconds,
 	// and a reading that old would be judged at a time that never alerts.
@@ -65,13 +69,19 @@ func checkID(field, id string) error {
 // Check is the half of a reading's validation that needs no state: fields
 // present, in range, and of the right shape.
 func (in ReadingInput) Check() error {
+	crossingField := "in"
+	if in.In == nil {
+		crossingField = "out"
+	}
 	switch {
 	case in.ZoneID == "":
 		return Invalidf("zoneId", "is required")
 	case in.Density != nil && in.Count != nil:
 		return Invalidf("density", "give density or count, not both")
-	case in.Density == nil && in.Count == nil:
-		return Invalidf("density", "is required (persons per m²), or give count instead")
+	case in.Crossings() && (in.Density != nil || in.Count != nil):
+		return Invalidf(crossingField, "give one of density, count or crossings (in/out), not several")
+	case in.Density == nil && in.Count == nil && !in.Crossings():
+		return Invalidf("density", "is required (persons per m²), or give count, or a door's crossings (in/out) instead")
 	}
 	if err := checkID("zoneId", in.ZoneID); err != nil {
 		return err
@@ -86,6 +96,11 @@ func (in ReadingInput) Check() error {
 	}
 	if in.Count != nil && *in.Count < 0 {
 		return Invalidf("count", "must not be negative")
+	}
+	if in.Crossings() {
+		if err := in.checkCrossings(); err != nil {
+			return err
+		}
 	}
 	if in.Timestamp != nil {
 		switch ts := *in.Timestamp; {
@@ -104,6 +119,33 @@ func (in ReadingInput) Check() error {
 		if err := checkAmount("outflowPerMin", *in.OutflowPerMin, math.MaxFloat64, "persons per minute"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkCrossings checks a door counter's report. Crossings are deltas, so
+// two things a density may do without are required: the door (sensorId),
+// because the balance is kept per door and a zone's own series is no door,
+// and the timestamp, because it is the report's identity: a report resent
+// after a lost answer carries the same one and is not counted twice (Admit).
+func (in ReadingInput) checkCrossings() error {
+	for _, c := range []struct {
+		field string
+		v     *int
+	}{{"in", in.In}, {"out", in.Out}} {
+		switch {
+		case c.v == nil:
+		case *c.v < 0:
+			return Invalidf(c.field, "must not be negative: crossings are people who passed the door since its previous report (a counter that goes down is an out)")
+		case *c.v > MaxCrossings:
+			return Invalidf(c.field, "%d crossings in one report is not a crowd but a broken counter (at most %d)", *c.v, MaxCrossings)
+		}
+	}
+	if in.SensorID == "" {
+		return Invalidf("sensorId", "is required with crossings (in/out): they are counted per door")
+	}
+	if in.Timestamp == nil {
+		return Invalidf("timestamp", "is required with crossings (in/out): it tells a resent report from a new one, so none is counted twice")
 	}
 	return nil
 }
@@ -143,6 +185,14 @@ type AdmitOptions struct {
 // into the future, where honest readings would look old, nor hold back its
 // alerts. A reading without a timestamp is "now" where it arrived, and is
 // never refused as out of order: it is moved up to its sensor's latest.
+//
+// A door counter's crossings are deltas: counted twice, they would fill the
+// zone with people who are not there. Its report must carry a timestamp
+// later than the last one counted for that door (its own, unclamped: a
+// clock running ahead is clamped to the arrival, and a resend would then
+// look new), else it is refused with a conflict (409) that says it was
+// already counted: a sensor that resends after a lost answer learns that
+// its report is in, and the balance does not move.
 func (m *Monitor) Admit(in []ReadingInput, o AdmitOptions) ([]Reading, error) {
 	if len(in) == 0 {
 		return nil, Invalidf("", "no readings")
@@ -152,34 +202,48 @@ func (m *Monitor) Admit(in []ReadingInput, o AdmitOptions) ([]Reading, error) {
 		stamp = o.Now
 	}
 	type key struct{ zone, sensor string }
-	latest := map[key]time.Time{}
+	latest := map[key]sensorMark{}
 	added := map[string]int{} // new sensors per zone in this batch
 	out := make([]Reading, len(in))
 	for i, ri := range in {
-		r, err := m.admitOne(ri, o, stamp, func(z *zoneState) (time.Time, error) {
-			k := key{z.zone.ID, ri.SensorID}
+		k := key{ri.ZoneID, ri.SensorID}
+		r, err := m.admitOne(ri, o, stamp, func(z *zoneState) (sensorMark, error) {
 			if t, ok := latest[k]; ok {
 				return t, nil
 			}
 			if s := z.sensors[ri.SensorID]; s != nil {
-				return s.time, nil
+				return sensorMark{time: s.time, counted: s.counted}, nil
 			}
 			if len(z.sensors)+added[z.zone.ID] >= MaxSensorsPerZone {
-				return time.Time{}, Invalidf("sensorId", "zone %q already has %d sensors, the most a zone may have", z.zone.ID, MaxSensorsPerZone)
+				return sensorMark{}, Invalidf("sensorId", "zone %q already has %d sensors, the most a zone may have", z.zone.ID, MaxSensorsPerZone)
 			}
 			added[z.zone.ID]++
-			return time.Time{}, nil
+			return sensorMark{}, nil
 		})
 		if err != nil {
 			return nil, PrefixField(err, fmt.Sprintf("[%d]", i))
 		}
-		latest[key{r.ZoneID, r.SensorID}] = r.Time
+		mark, ok := latest[k]
+		if s := m.byID[r.ZoneID].sensors[r.SensorID]; !ok && s != nil {
+			mark.counted = s.counted
+		}
+		mark.time = r.Time
+		if r.In != nil {
+			mark.counted = r.Sent
+		}
+		latest[k] = mark
 		out[i] = r
 	}
 	return out, nil
 }
 
-func (m *Monitor) admitOne(ri ReadingInput, o AdmitOptions, stamp time.Time, sensorLatest func(*zoneState) (time.Time, error)) (Reading, error) {
+// sensorMark is where a sensor stands: the reading time of its latest
+// reading, and the timestamp of its last counted crossings (zero: none).
+type sensorMark struct {
+	time, counted time.Time
+}
+
+func (m *Monitor) admitOne(ri ReadingInput, o AdmitOptions, stamp time.Time, sensorLatest func(*zoneState) (sensorMark, error)) (Reading, error) {
 	if err := ri.Check(); err != nil {
 		return Reading{}, err
 	}
@@ -187,26 +251,45 @@ func (m *Monitor) admitOne(ri ReadingInput, o AdmitOptions, stamp time.Time, sen
 	if z == nil {
 		return Reading{}, Invalidf("zoneId", "unknown zone %q", ri.ZoneID)
 	}
-	if ri.SensorID == TestSensorID {
-		return Reading{}, Invalidf("sensorId", "%q is reserved for the testing controls", TestSensorID)
+	if ri.SensorID == TestSensorID || ri.SensorID == CountersSensorID {
+		return Reading{}, Invalidf("sensorId", "%q is reserved (the testing controls, the sum of a zone's door counters)", ri.SensorID)
 	}
 	r := Reading{ZoneID: z.zone.ID, SensorID: ri.SensorID, Received: o.Now,
 		InflowPerMin: ri.InflowPerMin, OutflowPerMin: ri.OutflowPerMin}
-	if ri.Density != nil {
+	switch {
+	case ri.Density != nil:
 		r.Density = *ri.Density
-	} else {
+	case ri.Count != nil:
 		r.Count = ri.Count
 		r.Density = float64(*ri.Count) / z.zone.AreaM2
 		if r.Density > MaxDensity {
 			return r, Invalidf("count", "%d persons in %g m² is physically impossible (over %g per m²)", *ri.Count, z.zone.AreaM2, MaxDensity)
 		}
+	default:
+		// No bound on the balance a door's crossings may build: a zone
+		// counted far over MaxDensity is a counter fault or a real
+		// overcrowding, and either must be seen and alarm, not be refused.
+		in, out := 0, 0
+		if ri.In != nil {
+			in = *ri.In
+		}
+		if ri.Out != nil {
+			out = *ri.Out
+		}
+		r.In, r.Out = &in, &out
+		r.Sent = time.UnixMilli(*ri.Timestamp) // Check: crossings have one
 	}
 	last, err := sensorLatest(z)
 	if err != nil {
 		return r, err
 	}
+	if r.In != nil && !last.counted.IsZero() && !r.Sent.After(last.counted) {
+		return r, &Error{Code: ErrConflict, Field: "timestamp", Message: fmt.Sprintf(
+			"door %q of zone %q already counted its crossings up to %d: this report was counted before (a resend?) or is older, and is not counted twice",
+			ri.SensorID, z.zone.ID, last.counted.UnixMilli())}
+	}
 	if ri.Timestamp == nil {
-		r.Time = later(stamp, last)
+		r.Time = later(stamp, last.time)
 		return r, nil
 	}
 	t := time.UnixMilli(*ri.Timestamp)
@@ -217,12 +300,12 @@ func (m *Monitor) admitOne(ri ReadingInput, o AdmitOptions, stamp time.Time, sen
 	if t.After(o.Now) {
 		t = o.Now
 	}
-	if t.Before(last) {
+	if t.Before(last.time) {
 		who := fmt.Sprintf("sensor %q of zone %q", ri.SensorID, z.zone.ID)
 		if ri.SensorID == "" {
 			who = fmt.Sprintf("zone %q's sensor", z.zone.ID)
 		}
-		return r, Invalidf("timestamp", "is older than %s's latest reading (%d)", who, last.UnixMilli())
+		return r, Invalidf("timestamp", "is older than %s's latest reading (%d)", who, last.time.UnixMilli())
 	}
 	r.Time = t
 	return r, nil

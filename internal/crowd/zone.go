@@ -3,6 +3,7 @@ package crowd
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // Kind says how a zone's crowd behaves: people standing or holding (a pitch,
@@ -149,6 +150,27 @@ func (z Zone) Validate() error {
 type Venue struct {
 	Name  string `json:"name"`
 	Zones []Zone `json:"zones"`
+	// Timezone is the venue's IANA time zone ("Europe/Berlin"), in which
+	// CounterReset is read; required with it.
+	Timezone string `json:"timezone,omitempty"`
+	// CounterReset is when every zone's door-counter balance resets to
+	// zero each day ("04:00"; a zone's rules.counterReset overrides it).
+	// None by default.
+	CounterReset *ClockTime `json:"counterReset,omitempty"`
+}
+
+// Rules returns base with the venue's own settings: its timezone and
+// counter reset.
+func (v Venue) Rules(base Rules) Rules {
+	if v.Timezone != "" {
+		if loc, err := time.LoadLocation(v.Timezone); err == nil {
+			base.Location = loc
+		}
+	}
+	if v.CounterReset != nil {
+		base.CounterReset = *v.CounterReset
+	}
+	return base
 }
 
 // Validate checks every zone and that ids are unique.
@@ -156,10 +178,26 @@ func (v Venue) Validate() error {
 	if len(v.Zones) == 0 {
 		return Invalidf("zones", "a venue needs at least one zone")
 	}
+	if v.Timezone != "" {
+		if _, err := time.LoadLocation(v.Timezone); err != nil {
+			return Invalidf("timezone", "unknown time zone %q (want an IANA name such as \"Europe/Berlin\" or \"UTC\")", v.Timezone)
+		}
+	}
+	if v.CounterReset != nil {
+		if c := *v.CounterReset; c != CounterResetOff && (c < 0 || c >= 24*60) {
+			return Invalidf("counterReset", "must be a time of day (\"04:00\") or \"off\"")
+		}
+		if *v.CounterReset != CounterResetOff && v.Timezone == "" {
+			return Invalidf("counterReset", "needs the venue's timezone: a reset at 04:00 of the wrong zone empties a full stand on the screens")
+		}
+	}
 	seen := map[string]bool{}
 	for i, z := range v.Zones {
 		if err := z.Validate(); err != nil {
 			return PrefixField(err, fmt.Sprintf("zones[%d]", i))
+		}
+		if z.Rules != nil && z.Rules.CounterReset != nil && *z.Rules.CounterReset != CounterResetOff && v.Timezone == "" {
+			return Invalidf(fmt.Sprintf("zones[%d].rules.counterReset", i), "needs the venue's timezone: a reset at 04:00 of the wrong zone empties a full stand on the screens")
 		}
 		if seen[z.ID] {
 			return Invalidf(fmt.Sprintf("zones[%d].id", i), "duplicate zone id %q", z.ID)

@@ -127,7 +127,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		e.zones[z.ID] = z
 		e.history[z.ID] = crowd.NewHistory(opts.HistoryWindow)
 	}
-	e.monitor = crowd.NewMonitor(opts.Venue.Zones, crowd.MonitorOptions{Rules: opts.Rules, NewAlertID: newAlertID})
+	// The venue's timezone and counter reset join the rules here, so every
+	// way an engine is built (a single instance, a new leader) has them.
+	e.monitor = crowd.NewMonitor(opts.Venue.Zones, crowd.MonitorOptions{Rules: opts.Venue.Rules(opts.Rules), NewAlertID: newAlertID})
 	if err := e.restore(ctx); err != nil {
 		return nil, err
 	}
@@ -158,6 +160,25 @@ func (e *Engine) restore(ctx context.Context) error {
 	for _, st := range sensors {
 		e.monitor.RestoreSensor(st.ZoneID, st.SensorID, time.UnixMilli(st.LastSeen), now)
 	}
+	// The door counters' balances: after a restart (or a takeover) a full
+	// stand still shows full once its doors report again.
+	counters, doors, err := e.store.Counters(ctx)
+	if err != nil {
+		return err
+	}
+	zc := make([]crowd.ZoneCounters, 0, len(counters))
+	for _, c := range counters {
+		var reset time.Time
+		if c.ResetAt != 0 {
+			reset = time.UnixMilli(c.ResetAt)
+		}
+		zc = append(zc, crowd.ZoneCounters{ZoneID: c.ZoneID, Persons: c.Persons, Clamped: c.Clamped, ResetAt: reset})
+	}
+	dc := make([]crowd.DoorCounted, 0, len(doors))
+	for _, d := range doors {
+		dc = append(dc, crowd.DoorCounted{ZoneID: d.ZoneID, SensorID: d.SensorID, Counted: time.UnixMilli(d.Counted)})
+	}
+	e.monitor.RestoreCounters(zc, dc)
 	em, err := e.store.Emergency(ctx)
 	if err != nil {
 		return err

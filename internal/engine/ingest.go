@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/store"
 )
 
 // Ingest validates a batch of readings and applies it. Validation covers the
@@ -32,6 +33,7 @@ func (e *Engine) IngestStamped(ctx context.Context, in []crowd.ReadingInput, sta
 	for _, r := range readings {
 		out = append(out, e.observeLocked(s, r))
 	}
+	e.saveCountersLocked(s)
 	if e.opts.Observer != nil {
 		e.opts.Observer.Ingested(len(out))
 	}
@@ -60,6 +62,26 @@ func (e *Engine) observeLocked(s *step, r crowd.Reading) crowd.DensityReading {
 	return out.Reading
 }
 
+// saveCountersLocked adds the door-counter balances and doors the step
+// changed to its batch. Committed with the readings that changed them, and
+// before they are published, as alerts are (apply): crossings are deltas,
+// and a balance lost in a restart would show a full stand empty, while a
+// door's mark lost would let a resent report be counted twice. A store
+// that fails holds them in the outbox, in order, like any engine change.
+func (e *Engine) saveCountersLocked(s *step) {
+	zones, doors := e.monitor.CountersToSave()
+	for _, z := range zones {
+		var reset int64
+		if !z.ResetAt.IsZero() {
+			reset = z.ResetAt.UnixMilli()
+		}
+		s.batch.Counters = append(s.batch.Counters, store.CounterState{ZoneID: z.ZoneID, Persons: z.Persons, Clamped: z.Clamped, ResetAt: reset})
+	}
+	for _, d := range doors {
+		s.batch.Doors = append(s.batch.Doors, store.DoorState{ZoneID: d.ZoneID, SensorID: d.SensorID, Counted: d.Counted.UnixMilli()})
+	}
+}
+
 // resendUnchanged is how often a zone whose reading does not change is sent
 // anyway, so that screens can tell a steady zone from a silent sensor.
 const resendUnchanged = 15 * time.Second
@@ -83,6 +105,9 @@ func sameJudgement(a, b crowd.DensityReading) bool {
 		return false
 	}
 	if (a.Count == nil) != (b.Count == nil) || (a.Count != nil && *a.Count != *b.Count) {
+		return false
+	}
+	if (a.Counters == nil) != (b.Counters == nil) || (a.Counters != nil && *a.Counters != *b.Counters) {
 		return false
 	}
 	if (a.Forecast == nil) != (b.Forecast == nil) {

@@ -27,7 +27,9 @@ import (
 //
 // Each drop is logged (once per outage, with the totals in the recovery
 // line) and counted in the status the dashboard and /readyz show. Density
-// readings are never in the outbox: they are not stored at all.
+// readings are never in the outbox: they are not stored at all; the door
+// counters' balances they change are (upserted by zone and door when
+// batches merge, the latest winning).
 const (
 	maxOutboxBatches   = 1000
 	maxOutboxEvents    = 20000
@@ -129,6 +131,22 @@ func (o *outbox) pending(after, upTo event.ID) (evs []*event.Event, covered bool
 	return evs, covered
 }
 
+// lastBy keeps the last of each key, in the order of those lasts: what
+// upserting them one after the other would leave.
+func lastBy[T any](all []T, key func(T) string) []T {
+	last := make(map[string]int, len(all))
+	for i, v := range all {
+		last[key(v)] = i
+	}
+	var out []T
+	for i, v := range all {
+		if last[key(v)] == i {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // mergeBatches folds b (newer) into a. The result, committed in one
 // transaction, leaves the store as committing a then b would.
 func mergeBatches(a, b store.Batch) store.Batch {
@@ -138,6 +156,9 @@ func mergeBatches(a, b store.Batch) store.Batch {
 		Through:   max(a.Through, b.Through),
 		Lost:      append(a.Lost, b.Lost...),
 	}
+	out.Counters = lastBy(append(a.Counters, b.Counters...), func(c store.CounterState) string { return c.ZoneID })
+	out.Doors = lastBy(append(a.Doors, b.Doors...), func(d store.DoorState) string { return d.ZoneID + "\x00" + d.SensorID })
+	out.Sensors = append(a.Sensors, b.Sensors...)
 	out.SetEmergency, out.Emergency = a.SetEmergency, a.Emergency
 	if b.SetEmergency {
 		out.SetEmergency, out.Emergency = true, b.Emergency

@@ -177,6 +177,7 @@ func (e *Engine) tick(ctx context.Context) {
 		s.alert(a)
 	}
 	s.incidents(p.Incidents...)
+	e.saveCountersLocked(s) // a scheduled reset
 	for _, st := range e.monitor.SensorsToSave(saveSensorsEvery) {
 		s.batch.Sensors = append(s.batch.Sensors, store.SensorState{ZoneID: st.ZoneID, SensorID: st.SensorID, LastSeen: st.LastSeen.UnixMilli()})
 	}

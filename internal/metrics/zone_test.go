@@ -73,4 +73,24 @@ func TestZoneGauges(t *testing.T) {
 	if got := value(t, f, "crowdrisk_history_dropped_total", nil); got != 3 {
 		t.Errorf("history dropped = %v; want 3", got)
 	}
+
+	// Door counters on the ramp: 30 in, then 40 out of a balance of 30.
+	for i, c := range [][2]int{{30, 0}, {0, 40}} {
+		ts := now.Add(time.Duration(i) * time.Millisecond).UnixMilli()
+		if _, err := eng.Ingest(ctx, []crowd.ReadingInput{{ZoneID: "ramp", SensorID: "door-1", In: &c[0], Out: &c[1], Timestamp: &ts}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f = scrape(t, srv.URL)
+	ramp := map[string]string{"zone": "ramp"}
+	if p, c := value(t, f, "crowdrisk_zone_counter_persons", ramp), value(t, f, "crowdrisk_zone_counter_clamped", ramp); p != 0 || c != 10 {
+		t.Errorf("ramp's counters: %v persons, %v clamped; want 0 and 10 (a counter at fault)", p, c)
+	}
+	for _, series := range f["crowdrisk_zone_counter_persons"].GetMetric() {
+		for _, l := range series.GetLabel() {
+			if l.GetName() == "zone" && l.GetValue() == "hall" {
+				t.Error("hall, without doors, has a counter series")
+			}
+		}
+	}
 }

@@ -24,6 +24,9 @@ type zoneCollector struct {
 	latest func() []crowd.DensityReading
 
 	density, smoothed, level, sensors, noData, at *prometheus.Desc
+	// Zones with door counters only: the balance, and the persons clamped
+	// away (a counter at fault: alert on it being above 0).
+	persons, clamped *prometheus.Desc
 }
 
 func newZoneCollector(latest func() []crowd.DensityReading) *zoneCollector {
@@ -38,11 +41,13 @@ func newZoneCollector(latest func() []crowd.DensityReading) *zoneCollector {
 		sensors:  d("crowdrisk_zone_sensors_live", "Live sensors fused into a zone's latest reading (0 with no data)."),
 		noData:   d("crowdrisk_zone_no_data", "1 when every sensor of the zone is silent (or none reported since the start): the values are the last known."),
 		at:       d("crowdrisk_zone_reading_timestamp_seconds", "Time of a zone's latest reading, seconds since the epoch (time() minus it is its age)."),
+		persons:  d("crowdrisk_zone_counter_persons", "A zone's door-counter balance: persons counted in and not out, as of its latest reading (zones with door counters only)."),
+		clamped:  d("crowdrisk_zone_counter_clamped", "Persons a zone's doors counted out beyond its balance since its last reset or count (the balance stayed at 0): above 0, a counter is at fault."),
 	}
 }
 
 func (c *zoneCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.density, c.smoothed, c.level, c.sensors, c.noData, c.at} {
+	for _, d := range []*prometheus.Desc{c.density, c.smoothed, c.level, c.sensors, c.noData, c.at, c.persons, c.clamped} {
 		ch <- d
 	}
 }
@@ -62,5 +67,9 @@ func (c *zoneCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.sensors, float64(r.Sensors))
 		gauge(c.noData, noData)
 		gauge(c.at, float64(r.Timestamp)/1000)
+		if r.Counters != nil {
+			gauge(c.persons, float64(r.Counters.Persons))
+			gauge(c.clamped, float64(r.Counters.Clamped))
+		}
 	}
 }

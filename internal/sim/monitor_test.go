@@ -18,10 +18,7 @@ func TestMonitorSeesTheDemo(t *testing.T) {
 	v := venue.Demo()
 	s := New(v, Options{Seed: 5, Start: epoch})
 	m := crowd.NewMonitor(v.Zones, crowd.MonitorOptions{Rules: crowd.DefaultRules()})
-	area := map[string]float64{}
-	for _, z := range v.Zones {
-		area[z.ID] = z.AreaM2
-	}
+	doorReports := map[string]int{}
 	highest := map[crowd.AlertKind]crowd.Level{}
 	raised := 0
 	dropZone, dropCam := s.DropoutSensor()
@@ -32,13 +29,16 @@ func TestMonitorSeesTheDemo(t *testing.T) {
 		at := epoch.Add(time.Duration(sec) * time.Second)
 		var alerts []crowd.Alert
 		for _, in := range s.Step(at) {
-			r := crowd.Reading{ZoneID: in.ZoneID, SensorID: in.SensorID, Time: time.UnixMilli(*in.Timestamp), Received: at, Count: in.Count}
-			if in.Density != nil {
-				r.Density = *in.Density
-			} else {
-				r.Density = float64(*in.Count) / area[in.ZoneID]
+			// Through Admit, as the engine takes them: the gates' doors
+			// report crossings, whose balance the monitor keeps.
+			rs, err := m.Admit([]crowd.ReadingInput{in}, crowd.AdmitOptions{Now: at, MaxClockSkew: 2 * time.Minute})
+			if err != nil {
+				t.Fatalf("%s/%s at %ds: refused: %v", in.ZoneID, in.SensorID, sec, err)
 			}
-			out := m.Observe(r)
+			out := m.Observe(rs[0])
+			if in.Crossings() {
+				doorReports[in.ZoneID]++
+			}
 			if out.Reading.Level >= crowd.Emergency {
 				t.Fatalf("%s at %ds: level %v from the simulator alone", in.ZoneID, sec, out.Reading.Level)
 			}
@@ -77,7 +77,13 @@ func TestMonitorSeesTheDemo(t *testing.T) {
 		}
 	}
 	if sensors["fan-zone"] != 3 || sensors["concourse-north"] != 2 || sensors["gate-a"] != 1 {
-		t.Errorf("fused sensors (most seen): %v, want the fan zone's 3 cameras, a concourse's 2, a gate's 1", sensors)
+		t.Errorf("fused sensors (most seen): %v, want the fan zone's 3 cameras, a concourse's 2, a gate's 1 (its doors' balance)", sensors)
+	}
+	if doorReports["gate-a"] == 0 || doorReports["gate-b"] == 0 {
+		t.Errorf("door reports %v: want the gates counted by their doors", doorReports)
+	}
+	if r, _ := m.LatestOf("gate-a"); r.Counters == nil || r.Counters.Doors != 2 || r.Counters.Clamped != 0 {
+		t.Errorf("gate A at the end: counters %+v, want its 2 doors live and a balance that never went below zero", r.Counters)
 	}
 	first := n
 	for id, at := range sensorRaised {

@@ -31,16 +31,13 @@ func TestDemoCameras(t *testing.T) {
 
 	// Over the show, each camera of the fan zone and the rear pitch stays
 	// within a few per cent of the zone's mean, and no two read the same.
-	area := map[string]float64{}
-	for _, z := range v.Zones {
-		area[z.ID] = z.AreaM2
-	}
+	g := newGauge(s)
 	for _, id := range []string{"fan-zone", "pitch-rear"} {
 		per := map[string][]float64{}
 		for sec := int(0.35 * 1200); sec < int(0.45*1200); sec++ {
 			for _, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
 				if r.ZoneID == id {
-					per[r.SensorID] = append(per[r.SensorID], value(r, area[id]))
+					per[r.SensorID] = append(per[r.SensorID], g.value(r))
 				}
 			}
 		}

@@ -60,6 +60,8 @@ type simZone struct {
 	// sensors is how many cameras watch the zone; with one the zone is its
 	// own sensor (readings carry no sensorId).
 	sensors int
+	// doors: a gate, whose doors count crossings instead (doors.go).
+	doors bool
 }
 
 // New builds a simulator for the zones of v.
@@ -101,6 +103,7 @@ func New(v crowd.Venue, opts Options) *Simulator {
 			profile: profile(r),
 			byCount: z.Kind == crowd.Standing && z.AreaM2 >= 100,
 			sensors: sensorsFor(z),
+			doors:   r == roleGate,
 		})
 	}
 	s.dropout = dropoutSensor(s.zones)
@@ -117,12 +120,16 @@ func (s *Simulator) Cycle() time.Duration { return s.cycle }
 func (s *Simulator) Run(ctx context.Context, sink func(context.Context, []crowd.ReadingInput) error) error {
 	ticker := time.NewTicker(s.interval)
 	defer ticker.Stop()
+	var prev time.Time // the last batch taken: the doors' crossings run from it
 	for {
-		if err := sink(ctx, s.Step(s.now())); err != nil {
+		t := s.now()
+		if err := sink(ctx, s.StepFrom(prev, t)); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			s.log.Warn("simulator batch rejected", "err", err)
+		} else {
+			prev = t
 		}
 		select {
 		case <-ctx.Done():
@@ -134,9 +141,18 @@ func (s *Simulator) Run(ctx context.Context, sink func(context.Context, []crowd.
 
 // Step returns the readings of every zone at time t, stamped with t: one
 // per zone, or one per camera (in camera order, with its sensorId) for a
-// zone several cameras watch, less the camera that is silent at t. It is
+// zone several cameras watch, less the camera that is silent at t, and for
+// a gate its doors' crossings over the interval before t (doors.go). It is
 // pure: the same simulator and t always give the same readings.
 func (s *Simulator) Step(t time.Time) []crowd.ReadingInput {
+	return s.StepFrom(t.Add(-s.interval), t)
+}
+
+// StepFrom is Step with the gates' crossings counted from prev, the time of
+// the previous batch the engine took (zero: none, the doors then report
+// their gates' absolute counts). Run uses it, so that a late tick or a
+// refused batch loses no crossing.
+func (s *Simulator) StepFrom(prev, t time.Time) []crowd.ReadingInput {
 	elapsed := t.Sub(s.start)
 	if elapsed < 0 {
 		elapsed = 0
@@ -148,6 +164,10 @@ func (s *Simulator) Step(t time.Time) []crowd.ReadingInput {
 	silent := s.Silent(t)
 	out := make([]crowd.ReadingInput, 0, len(s.zones)+8)
 	for i, z := range s.zones {
+		if z.doors {
+			out = append(out, s.doorReadings(i, prev, t, &ts)...)
+			continue
+		}
 		sev := s.severity(i, z, cycle, inCycle, surges)
 		if z.sensors <= 1 {
 			out = append(out, s.reading(z, "", z.scale.density(math.Min(sev, maxSeverity)), &ts))

@@ -20,15 +20,17 @@ var epoch = time.Date(2025, 11, 27, 18, 0, 0, 0, time.UTC)
 // cameras' readings when several watch it.
 func densities(s *Simulator, cycles int) map[string][]float64 {
 	out := map[string][]float64{}
-	area := map[string]float64{}
-	for _, z := range s.zones {
-		area[z.zone.ID] = z.zone.AreaM2
-	}
+	g := newGauge(s)
 	n := int(s.cycle/time.Second) * cycles
 	for sec := 0; sec < n; sec++ {
 		sum, cnt := map[string]float64{}, map[string]int{}
 		for _, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
-			sum[r.ZoneID] += value(r, area[r.ZoneID])
+			v := g.value(r)
+			if g.doors[r.ZoneID] { // the gate's balance after its last door
+				sum[r.ZoneID], cnt[r.ZoneID] = v, 1
+				continue
+			}
+			sum[r.ZoneID] += v
 			cnt[r.ZoneID]++
 		}
 		for _, z := range s.zones {
@@ -39,11 +41,37 @@ func densities(s *Simulator, cycles int) map[string][]float64 {
 	return out
 }
 
-func value(r crowd.ReadingInput, area float64) float64 {
-	if r.Count != nil {
-		return float64(*r.Count) / area
+// gauge reads readings as the engine sees its zones: a camera's density, a
+// count over the area, and for a gate the balance of its doors' crossings
+// (a count from a door corrects it).
+type gauge struct {
+	area    map[string]float64
+	doors   map[string]bool
+	balance map[string]int
+}
+
+func newGauge(s *Simulator) *gauge {
+	g := &gauge{area: map[string]float64{}, doors: map[string]bool{}, balance: map[string]int{}}
+	for _, z := range s.zones {
+		g.area[z.zone.ID], g.doors[z.zone.ID] = z.zone.AreaM2, z.doors
 	}
-	return *r.Density
+	return g
+}
+
+// value is r's density; for a door, its gate's after r.
+func (g *gauge) value(r crowd.ReadingInput) float64 {
+	id := r.ZoneID
+	switch {
+	case r.Crossings():
+		g.balance[id] += *r.In - *r.Out
+	case r.Count != nil && g.doors[id]:
+		g.balance[id] = *r.Count
+	case r.Count != nil:
+		return float64(*r.Count) / g.area[id]
+	default:
+		return *r.Density
+	}
+	return float64(g.balance[id]) / g.area[id]
 }
 
 func TestBoundsNeverNegativeNeverEmergency(t *testing.T) {
@@ -58,6 +86,7 @@ func TestBoundsNeverNegativeNeverEmergency(t *testing.T) {
 	for _, v := range []crowd.Venue{demo, tight} {
 		for seed := int64(1); seed <= 4; seed++ {
 			s := New(v, Options{Seed: seed, Start: epoch})
+			g := newGauge(s)
 			zones := map[string]crowd.Zone{}
 			for _, z := range s.zones {
 				zones[z.zone.ID] = z.zone
@@ -68,7 +97,7 @@ func TestBoundsNeverNegativeNeverEmergency(t *testing.T) {
 			for sec := 0; sec < n; sec++ {
 				for _, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
 					id := r.ZoneID
-					d := value(r, zones[id].AreaM2)
+					d := g.value(r)
 					if d < 0 || math.IsNaN(d) || math.IsInf(d, 0) {
 						t.Fatalf("seed %d %s/%s at %ds: density %v", seed, id, r.SensorID, sec, d)
 					}
@@ -236,9 +265,16 @@ func TestStepReadings(t *testing.T) {
 	}
 	batch := s.Step(at)
 	// One reading per camera, zone by zone in venue order: cam-1, cam-2, …
-	// for a zone several cameras watch, no sensorId for the others.
+	// for a zone several cameras watch, no sensorId for the others, and
+	// door-1, door-2 for a gate.
 	var want []string
 	for _, z := range s.zones {
+		if z.doors {
+			for d := range doorsPerGate {
+				want = append(want, z.zone.ID+"/"+doorID(d))
+			}
+			continue
+		}
 		if z.sensors == 1 {
 			want = append(want, z.zone.ID)
 			continue
@@ -263,6 +299,9 @@ func TestStepReadings(t *testing.T) {
 	}
 	counts := 0
 	for _, r := range batch {
+		if r.Crossings() {
+			continue // TestGatesCountCrossings
+		}
 		if (r.Density == nil) == (r.Count == nil) {
 			t.Errorf("%s: want exactly one of density and count", r.ZoneID)
 		}
@@ -277,12 +316,9 @@ func TestStepReadings(t *testing.T) {
 		t.Errorf("%d of %d readings are counts, want a mix of counts and densities", counts, len(batch))
 	}
 	// Before the start the venue is closed, not an error.
-	area := map[string]float64{}
-	for _, z := range v.Zones {
-		area[z.ID] = z.AreaM2
-	}
+	g := newGauge(s)
 	for _, r := range s.Step(epoch.Add(-time.Hour)) {
-		if d := value(r, area[r.ZoneID]); d > 0.5 {
+		if d := g.value(r); d > 0.5 {
 			t.Errorf("%s before the start: %v", r.ZoneID, d)
 		}
 	}
@@ -374,13 +410,20 @@ func TestCapHoldsUnderAnyProfile(t *testing.T) {
 		{ID: "licensed", Kind: crowd.Standing, AreaM2: 400, Capacity: 300},
 	}}
 	s := New(v, Options{Seed: 9, Start: epoch})
+	zones := map[string]crowd.Zone{}
 	for i := range s.zones {
 		s.zones[i].profile = []keyframe{{0, 9}, {1, 9}}
+		zones[s.zones[i].zone.ID] = s.zones[i].zone
 	}
+	g := newGauge(s)
 	for sec := 0; sec < 1200; sec++ {
-		for i, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
-			z := s.zones[i].zone
-			if l := judged(z, value(r, z.AreaM2)); l != crowd.Critical {
+		final := map[string]float64{} // a gate's balance after its last door
+		for _, r := range s.Step(epoch.Add(time.Duration(sec) * time.Second)) {
+			final[r.ZoneID] = g.value(r)
+		}
+		for id, d := range final {
+			z := zones[id]
+			if l := judged(z, d); l != crowd.Critical {
 				t.Fatalf("%s at %ds: level %v, want critical at most (and reached)", z.ID, sec, l)
 			}
 		}

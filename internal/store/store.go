@@ -46,6 +46,15 @@ type Batch struct {
 	// the sensors it has heard from, so that a restarted engine (or a new
 	// leader) still notices one that falls silent.
 	Sensors []SensorState
+	// Counters are upserted by zone: each zone's door-counter balance
+	// (crowd/counters.go), replaced whole. Doors are upserted by zone and
+	// sensor id: when each door's last counted report was sent (never
+	// moved back). The engine commits them with the readings that changed
+	// them, so that a restarted engine or a new leader continues the
+	// balance (a full stand must not show empty) and counts no report
+	// twice.
+	Counters []CounterState
+	Doors    []DoorState
 	// Through, when not zero, is the engine's word that once this batch is
 	// committed every durable event with an id up to Through is stored (it
 	// commits in id order, so a batch is only committed after every earlier
@@ -89,10 +98,28 @@ type SensorState struct {
 	LastSeen int64
 }
 
+// CounterState is a zone's door-counter balance: persons counted in and not
+// out, never below zero; the shortfall clamped away since the last reset or
+// count; and the scheduled reset last applied (ms since the epoch, 0: none).
+type CounterState struct {
+	ZoneID  string
+	Persons int
+	Clamped int
+	ResetAt int64
+}
+
+// DoorState is the sensor's own timestamp (ms since the epoch) of a door
+// counter's last counted report.
+type DoorState struct {
+	ZoneID   string
+	SensorID string
+	Counted  int64
+}
+
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.Alerts) == 0 && !b.SetEmergency && len(b.Events) == 0 && len(b.Incidents) == 0 && len(b.Sensors) == 0 && b.Fence == 0 &&
-		b.Through.IsZero() && len(b.Lost) == 0
+		b.Through.IsZero() && len(b.Lost) == 0 && len(b.Counters) == 0 && len(b.Doors) == 0
 }
 
 // StoredEvent is an event as persisted: enough to put it back on the wire.
@@ -148,6 +175,8 @@ type Store interface {
 	Incidents(ctx context.Context, f IncidentFilter) ([]crowd.Incident, error)
 	// Sensors lists the sensor registry (see Batch.Sensors).
 	Sensors(ctx context.Context) ([]SensorState, error)
+	// Counters lists the door-counter balances and doors (see Batch.Counters).
+	Counters(ctx context.Context) ([]CounterState, []DoorState, error)
 	// CommandDone reports whether a batch with this Command key committed.
 	CommandDone(ctx context.Context, key string) (bool, error)
 	// Ping checks that the backend is reachable (for /readyz).

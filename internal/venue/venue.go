@@ -17,6 +17,10 @@ import (
 	"strings"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	// The venue's timezone must load on any machine, also one without a
+	// time zone database (a container, Windows): a counter reset read in
+	// the wrong zone would empty a full stand on the screens.
+	_ "time/tzdata"
 )
 
 // maxFileBytes bounds a venue file; a real venue has tens of zones, not
@@ -65,6 +69,17 @@ func Parse(data []byte) (crowd.Venue, error) {
 	if raw, ok := top["name"]; ok {
 		if err := json.Unmarshal(raw, &v.Name); err != nil {
 			return crowd.Venue{}, crowd.Invalidf("name", "must be a string")
+		}
+	}
+	if raw, ok := top["timezone"]; ok {
+		if err := json.Unmarshal(raw, &v.Timezone); err != nil {
+			return crowd.Venue{}, crowd.Invalidf("timezone", "must be a string, an IANA time zone such as \"Europe/Berlin\"")
+		}
+	}
+	if raw, ok := top["counterReset"]; ok {
+		v.CounterReset = new(crowd.ClockTime)
+		if err := json.Unmarshal(raw, v.CounterReset); err != nil {
+			return crowd.Venue{}, crowd.Invalidf("counterReset", "%s", strings.TrimPrefix(err.Error(), "json: "))
 		}
 	}
 	var zones []json.RawMessage

@@ -47,6 +47,11 @@ func TestParseErrors(t *testing.T) {
 		{"polygon point shape", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"polygon":[[0,0],[1,1],{"x":1}]}]}`, "zones[0].polygon", "array"},
 		{"unknown rule", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"dwel":"20s"}}]}`, "zones[0].rules.dwel", "unknown field"},
 		{"bad rule duration", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"dwellLow":"soon"}}]}`, "zones[0].rules", "duration"},
+		{"bad zone counter reset", `{"timezone":"UTC","zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"counterReset":"4am"}}]}`, "zones[0].rules", "time of day"},
+		{"zone counter reset without timezone", `{"zones":[{"id":"c","kind":"moving","areaM2":4,"rules":{"counterReset":"04:00"}}]}`, "zones[0].rules.counterReset", "timezone"},
+		{"bad venue counter reset", `{"timezone":"UTC","counterReset":"25:00","zones":[` + zoneOK + `]}`, "counterReset", "time of day"},
+		{"venue counter reset without timezone", `{"counterReset":"04:00","zones":[` + zoneOK + `]}`, "counterReset", "timezone"},
+		{"unknown timezone", `{"timezone":"Europe/Atlantis","zones":[` + zoneOK + `]}`, "timezone", "unknown time zone"},
 		{"id too long", `{"zones":[{"id":"` + strings.Repeat("x", 65) + `","kind":"moving","areaM2":4}]}`, "zones[0].id", "64"},
 	}
 	for _, tt := range tests {

@@ -119,6 +119,12 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 	for _, st := range b.Sensors {
 		q.Queue(sqlrow.UpsertSensor(sqlrow.Dollar), st.ZoneID, st.SensorID, st.LastSeen)
 	}
+	for _, c := range b.Counters {
+		q.Queue(sqlrow.UpsertCounter(sqlrow.Dollar), c.ZoneID, c.Persons, c.Clamped, c.ResetAt)
+	}
+	for _, d := range b.Doors {
+		q.Queue(sqlrow.UpsertDoor(sqlrow.Dollar), d.ZoneID, d.SensorID, d.Counted)
+	}
 	if b.Command != "" {
 		q.Queue(`INSERT INTO commands (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, b.Command, time.Now().UnixMilli())
 	}
@@ -182,6 +188,48 @@ func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
 		return nil, fmt.Errorf("postgres: sensors: %w", err)
 	}
 	return out, nil
+}
+
+// Counters lists the door-counter balances and doors.
+func (s *Store) Counters(ctx context.Context) ([]store.CounterState, []store.DoorState, error) {
+	var cs []store.CounterState
+	var ds []store.DoorState
+	err := s.read(ctx, func(c *pgx.Conn) error {
+		cs, ds = []store.CounterState{}, []store.DoorState{}
+		rows, err := c.Query(ctx, sqlrow.CountersQuery)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var st store.CounterState
+			if err := rows.Scan(&st.ZoneID, &st.Persons, &st.Clamped, &st.ResetAt); err != nil {
+				rows.Close()
+				return err
+			}
+			cs = append(cs, st)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = c.Query(ctx, sqlrow.DoorsQuery)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.DoorState
+			if err := rows.Scan(&d.ZoneID, &d.SensorID, &d.Counted); err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: counters: %w", err)
+	}
+	return cs, ds, nil
 }
 
 // CommandDone reports whether a batch with this command key committed.

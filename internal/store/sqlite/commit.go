@@ -124,6 +124,16 @@ func commitBatch(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 			return fmt.Errorf("sensor %s/%s: %w", st.ZoneID, st.SensorID, err)
 		}
 	}
+	for _, c := range b.Counters {
+		if _, err := tx.ExecContext(ctx, sqlrow.UpsertCounter(sqlrow.Question), c.ZoneID, c.Persons, c.Clamped, c.ResetAt); err != nil {
+			return fmt.Errorf("counters of %s: %w", c.ZoneID, err)
+		}
+	}
+	for _, d := range b.Doors {
+		if _, err := tx.ExecContext(ctx, sqlrow.UpsertDoor(sqlrow.Question), d.ZoneID, d.SensorID, d.Counted); err != nil {
+			return fmt.Errorf("door %s/%s: %w", d.ZoneID, d.SensorID, err)
+		}
+	}
 	for _, a := range b.Alerts {
 		if _, err := tx.ExecContext(ctx, upsertAlert, sqlrow.AlertArgs(a)...); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
@@ -194,6 +204,46 @@ func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
 		out = append(out, st)
 	}
 	return out, rows.Err()
+}
+
+// Counters lists the door-counter balances and doors.
+func (s *Store) Counters(ctx context.Context) ([]store.CounterState, []store.DoorState, error) {
+	cs := []store.CounterState{}
+	ds := []store.DoorState{}
+	err := func() error {
+		rows, err := s.rd().QueryContext(ctx, sqlrow.CountersQuery)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c store.CounterState
+			if err := rows.Scan(&c.ZoneID, &c.Persons, &c.Clamped, &c.ResetAt); err != nil {
+				return err
+			}
+			cs = append(cs, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = s.rd().QueryContext(ctx, sqlrow.DoorsQuery)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.DoorState
+			if err := rows.Scan(&d.ZoneID, &d.SensorID, &d.Counted); err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: counters: %w", err)
+	}
+	return cs, ds, nil
 }
 
 // CommandDone reports whether a batch with this command key committed.

@@ -71,6 +71,11 @@ func Validate(b store.Batch) error {
 			return crowd.Invalidf("incidents.level", "unknown level %v", *in.Level)
 		}
 	}
+	for _, c := range b.Counters {
+		if c.ZoneID == "" || c.Persons < 0 || c.Clamped < 0 {
+			return crowd.Invalidf("counters", "zone %q: %d persons, %d clamped: a balance is never below zero", c.ZoneID, c.Persons, c.Clamped)
+		}
+	}
 	return nil
 }
 
@@ -87,3 +92,23 @@ func UpsertSensor(ph Placeholder) string {
 
 // SensorsQuery lists the sensor registry in a stable order.
 const SensorsQuery = "SELECT zone_id, sensor_id, last_seen FROM sensors ORDER BY zone_id, sensor_id"
+
+// UpsertCounter replaces a zone's door-counter balance (batches commit in
+// order, so the latest is the one to keep).
+func UpsertCounter(ph Placeholder) string {
+	return "INSERT INTO counters (zone_id, persons, clamped, reset_at) VALUES (" + ph(1) + ", " + ph(2) + ", " + ph(3) + ", " + ph(4) +
+		") ON CONFLICT (zone_id) DO UPDATE SET persons = excluded.persons, clamped = excluded.clamped, reset_at = excluded.reset_at"
+}
+
+// UpsertDoor records a door's last counted report (never moving it back:
+// an older mark would let a resent report be counted twice).
+func UpsertDoor(ph Placeholder) string {
+	return "INSERT INTO counter_doors (zone_id, sensor_id, counted) VALUES (" + ph(1) + ", " + ph(2) + ", " + ph(3) +
+		") ON CONFLICT (zone_id, sensor_id) DO UPDATE SET counted = excluded.counted WHERE counter_doors.counted < excluded.counted"
+}
+
+// CountersQuery and DoorsQuery list them in a stable order.
+const (
+	CountersQuery = "SELECT zone_id, persons, clamped, reset_at FROM counters ORDER BY zone_id"
+	DoorsQuery    = "SELECT zone_id, sensor_id, counted FROM counter_doors ORDER BY zone_id, sensor_id"
+)

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Fence", testFence},
 		{"Command", testCommand},
 		{"Sensors", testSensors},
+		{"Counters", testCounters},
 		{"HistoryPoints", testHistoryPoints},
 		{"HistoryMinutes", testHistoryMinutes},
 		{"LatestReadings", testLatestReadings},
