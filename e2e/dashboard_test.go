@@ -30,6 +30,9 @@ func TestIndicatorsFollowKillAndRestart(t *testing.T) {
 		t.Errorf("connected indicator tone %q, want ok (green)", got)
 	}
 	waitFor(t, tab, 10*time.Second, "zone cards with readings", `document.querySelectorAll('.zone[data-timestamp]:not([data-timestamp=""])').length > 0`)
+	// The demo's gates report door crossings: their cards say so.
+	waitFor(t, tab, 15*time.Second, "a gate's door counters on its card",
+		`[...document.querySelectorAll('.zone[data-zone^="gate"] .zone-doors')].some(p => !p.hidden && /door.*in \d+\/min/.test(p.textContent))`)
 	screenshot(t, tab, "1-connected")
 	eval[bool](t, tab, `(window.__noReload = true)`)
 

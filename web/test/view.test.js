@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmtAge, hasLiveData, noDataText, sensorsText, peakText, zoneView, alertMeta, alertSensor, NO_DATA } from '../static/js/view.js';
+import { fmtAge, hasLiveData, noDataText, sensorsText, peakText, countersText, zoneView, alertMeta, alertSensor, NO_DATA } from '../static/js/view.js';
 import { DashboardState } from '../static/js/state.js';
 
 const NOW = 1_764_270_000_000;
@@ -106,4 +106,13 @@ test('ticking ages: every marked element counts up without a message', async () 
   tickAges(root, NOW + 1000);
   assert.equal(el.textContent, 'Fan zone: no data · last reading 76 s ago');
   assert.equal(empty.textContent, 'no data · no reading yet');
+});
+
+test('door counters: doors and the last minute\'s crossings, a clamped balance said first', () => {
+  assert.equal(countersText(undefined), '');
+  assert.equal(countersText({}), '', 'no balance: nothing to say');
+  assert.equal(countersText({ persons: 38, inPerMin: 26, outPerMin: 5, doors: 3 }), '3 doors · in 26/min · out 5/min');
+  assert.equal(countersText({ persons: 9, inPerMin: 12.4, outPerMin: 3, doors: 1 }), '1 door · in 12/min · out 3/min');
+  assert.equal(countersText({ persons: 0, doors: 2, inPerMin: 0, outPerMin: 7, clamped: 4 }), '⚠ counted 4 more out than in · 2 doors · in 0/min · out 7/min');
+  assert.equal(countersText({ persons: 12 }), 'doors', 'a balance whose doors are all silent still says where it comes from');
 });

@@ -54,6 +54,20 @@ export function peakText(peak) {
   return `${who} reads ${fmtNum(peak.density, 1)} p/m²${peak.level ? ` — ${peak.level}` : ''}`;
 }
 
+// countersText: what a zone's door counters say, "3 doors · in 26/min ·
+// out 5/min", and a counter fault first ("counted 4 more out than in") so
+// an operator does not trust a balance that was clamped at zero; empty for a
+// zone without doors.
+export function countersText(c) {
+  if (!c || typeof c !== 'object' || !Number.isFinite(c.persons)) return '';
+  const doors = Number.isFinite(c.doors) ? (c.doors === 1 ? '1 door' : `${c.doors} doors`) : '';
+  const parts = [doors || 'doors'];
+  if (Number.isFinite(c.inPerMin)) parts.push(`in ${Math.round(c.inPerMin)}/min`);
+  if (Number.isFinite(c.outPerMin)) parts.push(`out ${Math.round(c.outPerMin)}/min`);
+  const text = parts.join(' · ');
+  return c.clamped > 0 ? `⚠ counted ${Math.round(c.clamped)} more out than in · ${text}` : text;
+}
+
 export const OUTLIER_TEXT = 'possible outlier';
 export const OUTLIER_TITLE = 'A lone spike: the smoothing set this raw value aside. It is shown and raises nothing.';
 

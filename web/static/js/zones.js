@@ -7,7 +7,7 @@
 
 import { h, fmtNum, fmtInt, fmtForecast, fmtTrend, fmtTime } from './dom.js';
 import { LEVELS } from './state.js';
-import { zoneView, noDataText, OUTLIER_TEXT, OUTLIER_TITLE, NO_DATA } from './view.js';
+import { zoneView, noDataText, countersText, OUTLIER_TEXT, OUTLIER_TITLE, NO_DATA } from './view.js';
 import { reconcile, placeChildren, setText, setAttr, setData, setHidden } from './keyed.js';
 import { chartModel, renderChart } from './chart.js';
 
@@ -33,6 +33,7 @@ function createCard(z) {
   r.fill = h('span', { class: 'occ-fill' });
   r.bar = h('span', { class: 'occ-bar' }, r.fill);
   r.occ = h('span', { class: 'occ-text' });
+  r.doors = h('p', { class: 'zone-doors', title: 'The door counters whose balance gives this zone\'s occupancy: crossings over the last minute' });
   r.chart = h('div', { class: 'zone-chart' });
   r.forecast = h('span', { class: 'forecast' });
   r.kind = h('span', { class: 'muted' }, z.kind);
@@ -44,6 +45,7 @@ function createCard(z) {
     h('div', { class: 'zone-density' }, r.last, r.value, h('span', { class: 'unit' }, 'p/m²'), r.outlier, r.trend),
     r.peak,
     h('div', { class: 'occupancy', title: 'Persons against licensed capacity' }, r.bar, r.occ),
+    r.doors,
     r.chart,
     h('p', { class: 'zone-foot' }, r.forecast, r.kind, r.sensors, r.time));
   r.chartKey = '';
@@ -80,6 +82,10 @@ function updateCard(r, z, state, now, windowMs) {
   const width = `${Math.min(100, occ * 100).toFixed(1)}%`;
   if (r.fill.style.width !== width) r.fill.style.width = width; // CSSOM, allowed under the CSP
   setText(r.occ, occText(z, rd, persons, occ));
+  const doors = countersText(rd?.counters);
+  setHidden(r.doors, !doors);
+  setData(r.doors, { fault: rd?.counters?.clamped > 0 ? 'true' : null });
+  setText(r.doors, doors);
   const forecast = v.live ? fmtForecast(rd.forecast) : '';
   setHidden(r.forecast, !forecast);
   setHidden(r.kind, Boolean(forecast));
