@@ -248,8 +248,10 @@ func (s *Subscriber) connectLoop(ctx context.Context) {
 	}
 }
 
-// connect opens the session and (again) subscribes: the broker normally
-// still has the subscription, but not if it lost its state.
+// connect opens the session, then (again) subscribes: the broker normally
+// still has the subscription, but not if it lost its state. The session is
+// up, and says so, from the broker's CONNACK: a broker with a backlog sends
+// it ahead of the SUBACK, which may then take a while.
 func (s *Subscriber) connect(ctx context.Context) error {
 	select { // a stale notice from the previous connection
 	case <-s.lost:
@@ -258,6 +260,7 @@ func (s *Subscriber) connect(ctx context.Context) error {
 	if err := wait(ctx, s.client.Connect()); err != nil {
 		return connectError(err)
 	}
+	s.setStatus("connected")
 	tok := s.client.Subscribe(s.opts.Topic, 1, nil)
 	if err := wait(ctx, tok); err != nil {
 		s.client.Disconnect(0)
