@@ -146,7 +146,7 @@ func RunMQTT(ctx context.Context, engineURL, token string, cfg MQTTConfig, durat
 	rep.SentPerSecond = float64(rep.ReadingsSent) / rep.PublishSeconds
 	say("published %d readings (%.0f/s); waiting for the engine", rep.ReadingsSent, rep.SentPerSecond)
 
-	// The engine's progress, until it has all or stops for 3 s.
+	// The engine's progress, until it has all or stops for 10 s.
 	last, lastAt := m0, time.Now()
 	var lastChange time.Time
 	for {
@@ -164,7 +164,7 @@ func RunMQTT(ctx context.Context, engineURL, token string, cfg MQTTConfig, durat
 		}
 		last = m
 		if done+int64(m[metricMQTTInvalid]-m0[metricMQTTInvalid])*int64(cfg.PerMessage) >= rep.ReadingsSent ||
-			time.Since(idleSince) > 3*time.Second || time.Since(lastAt) > drain {
+			time.Since(idleSince) > 10*time.Second || time.Since(lastAt) > drain {
 			break
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
