@@ -164,7 +164,7 @@ func RunMQTT(ctx context.Context, engineURL, token string, cfg MQTTConfig, durat
 		}
 		last = m
 		if done+int64(m[metricMQTTInvalid]-m0[metricMQTTInvalid])*int64(cfg.PerMessage) >= rep.ReadingsSent ||
-			time.Since(idleSince) > 10*time.Second || time.Since(lastAt) > drain {
+			time.Since(idleSince) > 10*time.Second || time.Since(lastAt) > max(drain, 2*time.Minute) {
 			break
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {

@@ -86,7 +86,8 @@ func (s *Subscriber) ingestLoop(ctx context.Context) {
 			}
 			m := s.decode(in)
 			if m.err == nil && n > 0 && n+len(m.readings) > s.opts.MaxBatch {
-				if !s.process(ctx, chunk, limiter) {
+				if ctx.Err() != nil || !s.process(ctx, chunk, limiter) {
+					// Stopping: the rest stays with the broker.
 					return
 				}
 				chunk, n = nil, 0
@@ -96,7 +97,7 @@ func (s *Subscriber) ingestLoop(ctx context.Context) {
 				n += len(m.readings)
 			}
 		}
-		if len(chunk) > 0 && !s.process(ctx, chunk, limiter) {
+		if len(chunk) > 0 && (ctx.Err() != nil || !s.process(ctx, chunk, limiter)) {
 			return
 		}
 	}
@@ -155,9 +156,11 @@ func sensorKey(r crowd.ReadingInput) string {
 // settled. It returns false when ctx ended while the engine could not take
 // the batch: nothing of it is acknowledged, the broker keeps it.
 func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *logLimiter) bool {
+	started := time.Now()
 	if !s.ingest(ctx, chunk) {
 		return false
 	}
+	s.log.Debug("mqtt: batch", "messages", len(chunk), "took", time.Since(started))
 	gen := s.gen.Load()
 	var dead []*message
 	var tokens []paho.Token
