@@ -65,7 +65,12 @@ type MQTTReport struct {
 	// publisher is).
 	ServerCPUSeconds *float64 `json:"serverCpuSeconds,omitempty"`
 	ServerCoreBusy   *float64 `json:"serverCoreBusy,omitempty"`
-	BenchCPUSeconds  float64  `json:"benchCpuSeconds"`
+	// ReadingsPerCPUSecond is accepted readings per second of the engine's
+	// CPU time: what one core would take if it were the engine's alone
+	// (on a shared machine the only figure that does not depend on the
+	// neighbours, as long as they leave the caches alone).
+	ReadingsPerCPUSecond *float64 `json:"readingsPerCpuSecond,omitempty"`
+	BenchCPUSeconds      float64  `json:"benchCpuSeconds"`
 
 	Notes []string `json:"notes,omitempty"`
 }
@@ -80,6 +85,9 @@ func (r *MQTTReport) WriteTable(w io.Writer) error {
 		r.ReadingsAccepted, r.AcceptSeconds, r.AcceptedPerSecond, r.MessagesInvalid, r.MessagesRetried)
 	if r.ServerCPUSeconds != nil {
 		row("engine CPU", "%.1f s (%.0f %% of a core)", *r.ServerCPUSeconds, 100**r.ServerCoreBusy)
+		if r.ReadingsPerCPUSecond != nil {
+			row("per engine CPU second", "%.0f readings", *r.ReadingsPerCPUSecond)
+		}
 	}
 	row("bench CPU", "%.1f s", r.BenchCPUSeconds)
 	for _, n := range r.Notes {
@@ -185,6 +193,10 @@ func RunMQTT(ctx context.Context, engineURL, token string, cfg MQTTConfig, durat
 		rep.ServerCPUSeconds = &c
 		busy := c / rep.AcceptSeconds
 		rep.ServerCoreBusy = &busy
+		if c > 0 {
+			per := float64(rep.ReadingsAccepted) / c
+			rep.ReadingsPerCPUSecond = &per
+		}
 	}
 	if rep.ReadingsAccepted < rep.ReadingsSent {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d readings sent were not accepted by the end", rep.ReadingsSent-rep.ReadingsAccepted))
