@@ -34,8 +34,15 @@ type MosquittoServer struct {
 type MosquittoOption func(*mosquittoOptions)
 
 type mosquittoOptions struct {
-	user, password string
-	maxInflight    int
+	user, password  string
+	maxInflight     int
+	tlsCert, tlsKey string
+}
+
+// WithMosquittoTLS serves TLS (mqtts) with this PEM certificate and key
+// instead of plain MQTT.
+func WithMosquittoTLS(certFile, keyFile string) MosquittoOption {
+	return func(o *mosquittoOptions) { o.tlsCert, o.tlsKey = certFile, keyFile }
 }
 
 // WithMosquittoUser makes the broker refuse anonymous clients and accept
@@ -111,6 +118,9 @@ func (m *MosquittoServer) writeConfig(o mosquittoOptions) string {
 		// Run as root, mosquitto would switch to the user "mosquitto", who
 		// cannot write the test's directory (log, persistence, passwords).
 		"user " + currentUser(),
+	}
+	if o.tlsCert != "" {
+		conf = append(conf, "certfile "+o.tlsCert, "keyfile "+o.tlsKey)
 	}
 	if o.user != "" {
 		pw := filepath.Join(m.dir, "passwd")
