@@ -413,3 +413,27 @@ func selfSigned(t *testing.T, dir string) (string, string) {
 	}
 	return certFile, keyFile
 }
+
+// TestSharedSubscription: two instances in one share group (what --redis
+// makes of the topic) each get some of the messages and, together, each
+// message once.
+func TestSharedSubscription(t *testing.T) {
+	b := testenv.Mosquitto(t, testenv.WithMaxInflight(1000))
+	eng := newTestEngine(t)
+	shared := func(o *Options) { o.Topic = "$share/crowdrisk/" + DefaultTopic }
+	one := startSubscriber(t, b, "engine-1", eng, shared)
+	two := startSubscriber(t, b, "engine-2", eng, shared)
+	one.waitConnected(t)
+	two.waitConnected(t)
+	p := dial(t, b)
+	const n = 200
+	for i := range n {
+		publish(t, p, "crowdrisk/readings/n", reading("north-stand", fmt.Sprintf("s-%d", i%10), 1, 0)) // no timestamp: never out of order between instances
+	}
+	waitFor(t, 10*time.Second, func() bool { return one.obs.readings.Load()+two.obs.readings.Load() == n },
+		func() string { return fmt.Sprint(one.obs.readings.Load(), two.obs.readings.Load()) })
+	time.Sleep(300 * time.Millisecond)
+	if a, c := one.obs.readings.Load(), two.obs.readings.Load(); a+c != n || a == 0 || c == 0 || eng.accepted.Load() != n {
+		t.Errorf("instance 1 took %d, instance 2 %d, the engine %d; want %d in all, shared", a, c, eng.accepted.Load(), n)
+	}
+}
