@@ -151,6 +151,10 @@ func sensorKey(r crowd.ReadingInput) string {
 	return "zone:" + r.ZoneID
 }
 
+// deadLetterTimeout bounds the wait for the broker to have a chunk's dead
+// letters.
+const deadLetterTimeout = 10 * time.Second
+
 // process ingests a chunk's good messages as one batch, dead-letters the
 // bad ones and acknowledges, in arrival order, every message whose fate is
 // settled. It returns false when ctx ended while the engine could not take
@@ -177,9 +181,11 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 	// A refused message is acknowledged only once its dead letter is with
 	// the broker: otherwise it stays there, to come again after a
 	// reconnection.
+	// One deadline for them all: after a lost connection none completes.
 	failed := map[*message]bool{}
+	deadline := time.Now().Add(deadLetterTimeout)
 	for i, tok := range tokens {
-		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		if !tok.WaitTimeout(max(time.Until(deadline), 0)) || tok.Error() != nil {
 			failed[dead[i]] = true
 		}
 	}

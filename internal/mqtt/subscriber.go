@@ -262,7 +262,18 @@ func (s *Subscriber) connect(ctx context.Context) error {
 	}
 	s.setStatus("connected")
 	tok := s.client.Subscribe(s.opts.Topic, 1, nil)
-	if err := wait(ctx, tok); err != nil {
+	// A subscription of a persistent session is kept for resumption when
+	// the connection drops: its token may then never complete.
+	var err error
+	select {
+	case <-tok.Done():
+		err = tok.Error()
+	case <-ctx.Done():
+		err = ctx.Err()
+	case lost := <-s.lost:
+		err = fmt.Errorf("connection lost: %v", lost)
+	}
+	if err != nil {
 		s.client.Disconnect(0)
 		return fmt.Errorf("subscribe %q: %w", s.opts.Topic, err)
 	}
