@@ -41,4 +41,17 @@ func TestMQTTFlags(t *testing.T) {
 	if a != defaultClientID("127.0.0.1:8080", "data") || a == b || !strings.HasPrefix(a, "crowdrisk-") {
 		t.Errorf("client ids %q %q", a, b)
 	}
+	for _, c := range []struct {
+		topic   string
+		cluster bool
+		want    string
+	}{
+		{"crowdrisk/readings/#", false, "crowdrisk/readings/#"},
+		{"crowdrisk/readings/#", true, "$share/crowdrisk/crowdrisk/readings/#"},
+		{"$share/venue-a/sensors/#", true, "$share/venue-a/sensors/#"},
+	} {
+		if got := subscriptionTopic(c.topic, c.cluster); got != c.want {
+			t.Errorf("subscriptionTopic(%q, %v) = %q, want %q", c.topic, c.cluster, got, c.want)
+		}
+	}
 }

@@ -55,18 +55,7 @@ func (a *App) buildMQTT() error {
 	if c.URL == "" {
 		return nil
 	}
-	topic := c.Topic
-	if a.cfg.Redis != "" && !strings.HasPrefix(topic, "$share/") {
-		// Several instances: every instance subscribes, in one shared
-		// subscription, so each message goes to one of them (which
-		// forwards it to the leader, as an HTTP reading would be). The
-		// alternative, only the leader subscribing, would stop ingest for
-		// the length of a failover, and two leaders for a moment would
-		// need one client id, which makes them take the session from each
-		// other. A plain subscription on each would ingest every reading
-		// once per instance.
-		topic = "$share/crowdrisk/" + topic
-	}
+	topic := subscriptionTopic(c.Topic, a.cfg.Redis != "")
 	id := c.ClientID
 	if id == "" {
 		id = defaultClientID(a.cfg.Addr, a.cfg.DataDir)
@@ -78,6 +67,22 @@ func (a *App) buildMQTT() error {
 		Logger: a.log, Observer: a.metrics.NewMQTT(), MaxPayload: api.DefaultMaxBodyBytes,
 	})
 	return err
+}
+
+// subscriptionTopic is the topic filter subscribed to.
+func subscriptionTopic(topic string, cluster bool) string {
+	if cluster && !strings.HasPrefix(topic, "$share/") {
+		// Several instances: every instance subscribes, in one shared
+		// subscription, so each message goes to one of them (which
+		// forwards it to the leader, as an HTTP reading would be). The
+		// alternative, only the leader subscribing, would stop ingest for
+		// the length of a failover, and two leaders for a moment would
+		// need one client id, which makes them take the session from each
+		// other. A plain subscription on each would ingest every reading
+		// once per instance.
+		return "$share/crowdrisk/" + topic
+	}
+	return topic
 }
 
 // defaultClientID is stable across restarts of one instance (the broker
