@@ -17,6 +17,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
 	"github.com/crowdrisk/crowdrisk/internal/metrics"
+	"github.com/crowdrisk/crowdrisk/internal/mqtt"
 	"github.com/crowdrisk/crowdrisk/internal/notify"
 	"github.com/crowdrisk/crowdrisk/internal/sim"
 	"github.com/crowdrisk/crowdrisk/internal/sse"
@@ -42,6 +43,7 @@ type App struct {
 	cluster *clusterParts // nil unless --redis (cluster.go)
 	// notifier is nil unless receivers are configured (notify.go).
 	notifier *notify.Notifier
+	mqtt     *mqtt.Subscriber // nil unless --mqtt (mqtt.go)
 }
 
 // New builds the engine and binds its listener (so a caller of Addr knows
@@ -124,6 +126,9 @@ func (a *App) build(ctx context.Context) error {
 		replay.engine = a.engine // resumes also see the batches waiting in its outbox
 	}
 	if err := a.buildNotifier(ctx); err != nil {
+		return err
+	}
+	if err := a.buildMQTT(); err != nil {
 		return err
 	}
 	a.streams = sse.NewServer(sse.Options{
@@ -232,6 +237,7 @@ func (a *App) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); f(work) }()
 	}
 	goRun(a.live().Run)
+	stopMQTT := a.runMQTT() // after the engine: it feeds it
 	goRun(func(ctx context.Context) { a.hub.RunHeartbeat(ctx, a.cfg.Heartbeat) })
 	goRun(a.pruneLoop)
 	if a.notifier != nil {
@@ -265,6 +271,7 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 	}
 	a.log.Info("shutting down")
+	stopMQTT() // ingest stops first
 	stopWork()
 	wg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownSpread+5*time.Second)

@@ -122,12 +122,12 @@ func (a *App) simIngest(ctx context.Context, in []crowd.ReadingInput) error {
 // the role are, so that a load balancer and an operator see the same thing.
 func (a *App) ready(ctx context.Context) (map[string]any, error) {
 	if a.cluster == nil {
-		return nil, a.live().Ready(ctx)
+		return a.mqttReady(nil), a.live().Ready(ctx)
 	}
 	st := a.cluster.node.Status(ctx)
 	details := map[string]any{"role": st.Role, "store": st.Store, "redis": st.Redis,
 		"leader": st.Leader, "instance": st.Self}
-	return details, st.Err()
+	return a.mqttReady(details), st.Err()
 }
 
 func (a *App) closeCluster() {

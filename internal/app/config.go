@@ -80,6 +80,8 @@ type Config struct {
 
 	// Notify: webhooks, escalation, Alertmanager (notify.go).
 	Notify NotifyConfig
+	// MQTT: readings from a broker (mqtt.go).
+	MQTT MQTTConfig
 }
 
 // DefaultConfig is the loopback demo of the README.
@@ -113,6 +115,7 @@ func DefaultConfig() Config {
 		LeaseTTL:            3 * time.Second,
 		ForwardTimeout:      5 * time.Second,
 		Notify:              defaultNotifyConfig(),
+		MQTT:                defaultMQTTConfig(),
 	}
 }
 
@@ -164,6 +167,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	e.duration(&c.LeaseTTL, "lease-ttl", "evaluation lease time: a dead leader is replaced after at most this plus a third of it")
 	e.duration(&c.ForwardTimeout, "forward-timeout", "how long a write on a follower waits for the leader before 503")
 	notifyFlags(&e, &c.Notify, getenv)
+	mqttFlags(&e, &c.MQTT, getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -213,6 +217,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--redis needs --postgres: instances must share one store")
 	case c.Redis != "" && (c.LeaseTTL < 300*time.Millisecond || c.StreamMaxLen < 1000 || c.ForwardTimeout <= 0):
 		return fmt.Errorf("--lease-ttl must be at least 300ms, --stream-max-len at least 1000, --forward-timeout positive")
+	}
+	if err := c.MQTT.validate(); err != nil {
+		return err
 	}
 	return c.Notify.validate()
 }

@@ -60,6 +60,8 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", cfg.DialConcurrency, "stream handshakes in flight")
 	fs.DurationVar(&cfg.BroadcastTimeout, "broadcast-timeout", cfg.BroadcastTimeout, "longest wait for one broadcast to reach every stream")
 	cfg.H2.register(fs)
+	var mq MQTTConfig
+	mq.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +69,16 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if mq.Broker != "" {
+		rep, err := RunMQTT(ctx, cfg.URL, cfg.Token, mq, cfg.Duration, cfg.Drain, cfg.Rate*mqttRate(fs), stderr)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return rep.writeJSON(stdout)
+		}
+		return rep.WriteTable(stdout)
 	}
 	switch {
 	case broadcast > 0 && ingest:

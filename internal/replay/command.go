@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/mqtt"
 )
 
 // command is the replay subcommand with its edges (clock, sleep,
@@ -42,6 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 type replayFlags struct {
 	url, token, zone, format, unit string
+	mqtt, mqttTopic                string
 	fps, speed                     float64
 	area                           Rect
 	hold                           time.Duration
@@ -57,6 +59,8 @@ func (c command) parse(args []string, stderr io.Writer) (replayFlags, string, er
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "engine base URL")
+	fs.StringVar(&f.mqtt, "mqtt", "", "publish to this MQTT broker (mqtt://[user@]host:1883 or mqtts://, password in $CROWDRISK_MQTT_PASSWORD) instead of posting to --url")
+	fs.StringVar(&f.mqttTopic, "mqtt-topic", "crowdrisk/readings/replay", "topic to publish the readings to with --mqtt (QoS 1)")
 	fs.StringVar(&f.token, "token", c.getenv("CROWDRISK_TOKEN"), "bearer token with the sensor role (default $CROWDRISK_TOKEN)")
 	fs.StringVar(&f.zone, "zone", "", "zone id the trajectory densities are sent for (required for trajectories)")
 	fs.StringVar(&f.format, "format", "", "trajectories or csv (default: guessed from the file)")
@@ -144,7 +148,15 @@ func (c command) run(ctx context.Context, args []string, stdout, stderr io.Write
 		return printReadings(stdout, readings)
 	}
 	sent := 0
-	sink := HTTPSink(c.client, f.url, f.token)
+	sink, target := HTTPSink(c.client, f.url, f.token), f.url
+	if f.mqtt != "" {
+		pub, err := mqtt.Dial(ctx, mqtt.Broker{URL: f.mqtt, Password: c.getenv("CROWDRISK_MQTT_PASSWORD")})
+		if err != nil {
+			return err
+		}
+		defer pub.Close()
+		sink, target = MQTTSink(pub, f.mqttTopic), "topic "+f.mqttTopic
+	}
 	counting := func(ctx context.Context, b []crowd.ReadingInput) error {
 		if err := sink(ctx, b); err != nil {
 			return err
@@ -155,7 +167,7 @@ func (c command) run(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := Feed(ctx, readings, f.speed, counting, c.sleep); err != nil {
 		return fmt.Errorf("replay stopped after %d of %d readings: %w", sent, len(readings), err)
 	}
-	fmt.Fprintf(stderr, "sent %d readings to %s\n", sent, f.url)
+	fmt.Fprintf(stderr, "sent %d readings to %s\n", sent, target)
 	return nil
 }
 

@@ -1,0 +1,329 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/crowdrisk/crowdrisk/internal/api"
+	"github.com/crowdrisk/crowdrisk/internal/crowd"
+)
+
+// inbound is a message as it arrived, tagged with its connection.
+type inbound struct {
+	msg      paho.Message
+	gen      uint64
+	received time.Time
+}
+
+// queue is what Paho handed over and the engine has not taken yet. It
+// never blocks the producer (see onMessage); the broker bounds it.
+type queue struct {
+	mu    sync.Mutex
+	items []inbound
+	ready chan struct{}
+}
+
+func (q *queue) init() { q.ready = make(chan struct{}, 1) }
+
+func (q *queue) push(in inbound) {
+	q.mu.Lock()
+	q.items = append(q.items, in)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) takeAll() []inbound {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}
+
+func (q *queue) clear() {
+	q.mu.Lock()
+	q.items = nil
+	q.mu.Unlock()
+}
+
+// message is a decoded inbound message and its fate.
+type message struct {
+	inbound
+	readings []crowd.ReadingInput
+	err      error  // why it is refused (dead-lettered); nil: good so far
+	sensor   string // whom the log's rate limit is per
+	accepted bool
+}
+
+// ingestLoop hands the engine what arrived while it was busy with the
+// previous batch: no timer, so one message alone goes at once, and under
+// load the batches grow by themselves (up to MaxBatch readings).
+func (s *Subscriber) ingestLoop(ctx context.Context) {
+	limiter := newLogLimiter(s.opts.LogEvery)
+	for {
+		select {
+		case <-s.queue.ready:
+		case <-ctx.Done():
+			return
+		}
+		var chunk []*message
+		n := 0
+		for _, in := range s.queue.takeAll() {
+			if in.gen != s.gen.Load() {
+				continue // the broker sends it again on the new connection
+			}
+			m := s.decode(in)
+			if m.err == nil && n > 0 && n+len(m.readings) > s.opts.MaxBatch {
+				if ctx.Err() != nil || !s.process(ctx, chunk, limiter) {
+					// Stopping: the rest stays with the broker.
+					return
+				}
+				chunk, n = nil, 0
+			}
+			chunk = append(chunk, m)
+			if m.err == nil {
+				n += len(m.readings)
+			}
+		}
+		if len(chunk) > 0 && (ctx.Err() != nil || !s.process(ctx, chunk, limiter)) {
+			return
+		}
+	}
+}
+
+// decode applies the HTTP API's decoder and the checks that need no engine
+// state, so that one message's bad reading does not refuse the batch it
+// would share with others.
+func (s *Subscriber) decode(in inbound) *message {
+	m := &message{inbound: in, sensor: "topic:" + in.msg.Topic()}
+	payload := in.msg.Payload()
+	switch {
+	case len(payload) > s.opts.MaxPayload:
+		m.err = &crowd.Error{Code: crowd.ErrTooLarge, Field: "readings",
+			Message: fmt.Sprintf("the message has %d bytes; at most %d", len(payload), s.opts.MaxPayload)}
+		return m
+	case in.msg.Retained():
+		// A retained message is an old one the broker replays to every new
+		// subscription (to us at every reconnection): judged again, a
+		// reading without a timestamp would show a stale crowd as now.
+		m.err = crowd.Invalidf("retain", "a retained message is not a reading; publish readings without the retain flag (and clear this one with an empty retained message)")
+		return m
+	case !utf8.Valid(payload):
+		// JSON is UTF-8 (RFC 8259); decoded anyway, a sensor id would
+		// silently become another one (invalid bytes turn into U+FFFD).
+		m.err = crowd.Invalidf("readings", "the message is not valid UTF-8")
+		return m
+	}
+	m.readings, m.err = api.DecodeReadings(bytes.NewReader(payload))
+	if m.err != nil {
+		return m
+	}
+	m.sensor = sensorKey(m.readings[0])
+	for i, r := range m.readings {
+		err := r.Check()
+		if err == nil && !s.zones[r.ZoneID] {
+			err = crowd.Invalidf("zoneId", "unknown zone %q", r.ZoneID)
+		}
+		if err != nil {
+			m.err, m.sensor = crowd.PrefixField(err, fmt.Sprintf("readings[%d]", i)), sensorKey(r)
+			return m
+		}
+	}
+	return m
+}
+
+func sensorKey(r crowd.ReadingInput) string {
+	if r.SensorID != "" {
+		return "sensor:" + r.ZoneID + "/" + r.SensorID
+	}
+	return "zone:" + r.ZoneID
+}
+
+// deadLetterTimeout bounds the wait for the broker to have a chunk's dead
+// letters.
+const deadLetterTimeout = 10 * time.Second
+
+// process ingests a chunk's good messages as one batch, dead-letters the
+// bad ones and acknowledges, in arrival order, every message whose fate is
+// settled. It returns false when ctx ended while the engine could not take
+// the batch: nothing of it is acknowledged, the broker keeps it.
+func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *logLimiter) bool {
+	started := time.Now()
+	if !s.ingest(ctx, chunk) {
+		return false
+	}
+	s.log.Debug("mqtt: batch", "messages", len(chunk), "took", time.Since(started))
+	gen := s.gen.Load()
+	var dead []*message
+	var tokens []paho.Token
+	for _, m := range chunk {
+		if m.err != nil && m.gen == gen {
+			dead = append(dead, m)
+			tokens = append(tokens, s.client.Publish(s.opts.DeadLetterTopic, 1, false, deadLetter(m)))
+			if ok, suppressed := limiter.allow(m.sensor, time.Now()); ok {
+				s.log.Warn("mqtt: message refused; sent to the dead-letter topic", "topic", m.msg.Topic(),
+					"source", m.sensor, "err", m.err, "deadLetter", s.opts.DeadLetterTopic, "suppressed", suppressed)
+			}
+		}
+	}
+	// A refused message is acknowledged only once its dead letter is with
+	// the broker: otherwise it stays there, to come again after a
+	// reconnection.
+	// One deadline for them all: after a lost connection none completes.
+	failed := map[*message]bool{}
+	deadline := time.Now().Add(deadLetterTimeout)
+	for i, tok := range tokens {
+		if !tok.WaitTimeout(max(time.Until(deadline), 0)) || tok.Error() != nil {
+			failed[dead[i]] = true
+		}
+	}
+	if len(failed) > 0 {
+		s.log.Warn("mqtt: dead letters not published; their messages stay unacknowledged", "count", len(failed))
+	}
+	var accepted, readings, invalid int
+	for _, m := range chunk {
+		if m.gen != s.gen.Load() || failed[m] {
+			continue
+		}
+		switch {
+		case m.accepted:
+			accepted++
+			readings += len(m.readings)
+		case m.err != nil:
+			invalid++
+		default:
+			continue
+		}
+		m.msg.Ack()
+	}
+	s.obs.MQTTMessages(ResultAccepted, accepted)
+	s.obs.MQTTReadings(readings)
+	s.obs.MQTTMessages(ResultInvalid, invalid)
+	s.obs.MQTTDeadLetters(len(dead) - len(failed))
+	return true
+}
+
+// ingest hands the chunk's good messages to the engine as one batch. A
+// reading the engine refuses (out of order, from the future, ...) refuses
+// only its own message: the rest go again without it. While the engine
+// cannot take anything now (store unavailable, no leader, timeout) the
+// batch is retried with backoff; it returns false if ctx ends meanwhile.
+// The batch in hand is finished even when ctx ends (the engine's own
+// commit does not depend on it either): stopping ingest must not leave a
+// batch taken but unacknowledged when it could be acknowledged.
+func (s *Subscriber) ingest(ctx context.Context, chunk []*message) bool {
+	var good []*message
+	for _, m := range chunk {
+		if m.err == nil {
+			good = append(good, m)
+		}
+	}
+	backoff, retrying := s.opts.RetryMin, false
+	for len(good) > 0 {
+		var batch []crowd.ReadingInput
+		starts := make([]int, len(good))
+		for i, m := range good {
+			starts[i] = len(batch)
+			batch = append(batch, m.readings...)
+		}
+		_, err := s.opts.Engine.Ingest(context.WithoutCancel(ctx), batch)
+		switch {
+		case err == nil:
+			for _, m := range good {
+				m.accepted = true
+			}
+			if retrying {
+				s.log.Info("mqtt: the engine takes readings again")
+			}
+			return true
+		case transient(err):
+			if !retrying {
+				s.log.Warn("mqtt: the engine cannot take readings now; retrying, unacknowledged", "err", err, "messages", len(good))
+				retrying = true
+			}
+			s.obs.MQTTMessages(ResultRetried, len(good))
+			if !sleep(ctx, jitter(backoff)) || s.gen.Load() != good[0].gen {
+				// Stopping, or the connection is gone and the broker
+				// sends these again: either way not acknowledged.
+				return ctx.Err() == nil
+			}
+			backoff = min(backoff*2, s.opts.RetryMax)
+			continue
+		}
+		i, rest, ok := batchIndex(err)
+		if !ok || i >= len(batch) {
+			if len(good) == 1 {
+				good[0].err = crowd.PrefixField(err, "readings")
+				return true
+			}
+			// Which message? Each on its own then.
+			for _, m := range good {
+				if !s.ingest(ctx, []*message{m}) {
+					return false
+				}
+			}
+			return true
+		}
+		j := len(starts) - 1
+		for starts[j] > i {
+			j--
+		}
+		good[j].err = reprefix(err, i-starts[j], rest)
+		good = append(good[:j:j], good[j+1:]...)
+	}
+	return true
+}
+
+// transient reports an engine that could not take readings now, as
+// opposed to readings it refused: anything but a *crowd.Error (a store
+// that cannot be reached, a cancelled forward), or its codes for "try
+// again".
+func transient(err error) bool {
+	var ce *crowd.Error
+	if !errors.As(err, &ce) {
+		return true
+	}
+	switch ce.Code {
+	case crowd.ErrUnavailable, crowd.ErrTimeout, crowd.ErrRateLimited:
+		return true
+	}
+	return false
+}
+
+// batchIndex reads the reading's index from a refusal's field ("[3].density").
+func batchIndex(err error) (int, string, bool) {
+	var ce *crowd.Error
+	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Field, "[") {
+		return 0, "", false
+	}
+	end := strings.IndexByte(ce.Field, ']')
+	if end < 0 {
+		return 0, "", false
+	}
+	i, perr := strconv.Atoi(ce.Field[1:end])
+	if perr != nil || i < 0 {
+		return 0, "", false
+	}
+	return i, ce.Field[end+1:], true
+}
+
+// reprefix names the reading within its own message ("readings[0].density").
+func reprefix(err error, i int, rest string) error {
+	var ce *crowd.Error
+	errors.As(err, &ce)
+	c := *ce
+	c.Field = fmt.Sprintf("readings[%d]%s", i, rest)
+	return &c
+}
