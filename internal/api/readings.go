@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
@@ -19,6 +20,11 @@ func DecodeReadings(body io.Reader) ([]crowd.ReadingInput, error) {
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, jsonError(err, "")
+	}
+	if !utf8.Valid(data) {
+		// JSON is UTF-8 (RFC 8259); decoded anyway, a sensor id would
+		// silently become another one (invalid bytes turn into U+FFFD).
+		return nil, crowd.Invalidf("readings", "the body is not valid UTF-8")
 	}
 	// Past the leading whitespace by hand: a bufio.Reader here cost a 4 KiB
 	// buffer per request, on the path every sensor's reading takes.

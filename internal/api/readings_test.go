@@ -138,6 +138,9 @@ func TestCheckKeysHostileShapes(t *testing.T) {
 	if _, err := DecodeReadings(strings.NewReader(deep)); err == nil {
 		t.Error("20,000 nested arrays were accepted")
 	}
+	if _, err := DecodeReadings(strings.NewReader("{\"zoneId\":\"gate\xff\",\"density\":1}")); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
 	// An escaped key is the same key: "zone\u0049d" is zoneId.
 	if _, err := DecodeReadings(strings.NewReader(`{"zoneId":"z","zone\u0049d":"y","density":1}`)); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("an escaped duplicate: %v", err)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -119,11 +118,6 @@ func (s *Subscriber) decode(in inbound) *message {
 		// subscription (to us at every reconnection): judged again, a
 		// reading without a timestamp would show a stale crowd as now.
 		m.err = crowd.Invalidf("retain", "a retained message is not a reading; publish readings without the retain flag (and clear this one with an empty retained message)")
-		return m
-	case !utf8.Valid(payload):
-		// JSON is UTF-8 (RFC 8259); decoded anyway, a sensor id would
-		// silently become another one (invalid bytes turn into U+FFFD).
-		m.err = crowd.Invalidf("readings", "the message is not valid UTF-8")
 		return m
 	}
 	m.readings, m.err = api.DecodeReadings(bytes.NewReader(payload))
