@@ -42,7 +42,7 @@ func (m *Metrics) NewMQTT() *MQTT {
 			Help: "Sessions with the broker opened again after the first.",
 		}),
 	}
-	for _, r := range []string{mqtt.ResultAccepted, mqtt.ResultInvalid, mqtt.ResultRetried} {
+	for _, r := range []string{mqtt.ResultAccepted, mqtt.ResultInvalid, mqtt.ResultRetried, mqtt.ResultDuplicate} {
 		q.messages.WithLabelValues(r) // every result shows, at 0
 	}
 	m.reg.MustRegister(q.connected, q.messages, q.readings, q.deadLetter, q.reconnects)

@@ -95,6 +95,7 @@ func (e *testEngine) count(sensor string) int {
 type testObserver struct {
 	connected                                   atomic.Bool
 	accepted, invalid, retried, readings, deads atomic.Int64
+	duplicates                                  atomic.Int64
 	reconnects                                  atomic.Int64
 }
 
@@ -107,6 +108,8 @@ func (o *testObserver) MQTTMessages(r string, n int) {
 		o.invalid.Add(int64(n))
 	case ResultRetried:
 		o.retried.Add(int64(n))
+	case ResultDuplicate:
+		o.duplicates.Add(int64(n))
 	}
 }
 func (o *testObserver) MQTTReadings(n int)    { o.readings.Add(int64(n)) }

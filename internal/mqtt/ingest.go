@@ -163,7 +163,7 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 	var dead []*message
 	var tokens []paho.Token
 	for _, m := range chunk {
-		if m.err != nil && m.gen == gen {
+		if m.err != nil && m.gen == gen && !redelivered(m) {
 			dead = append(dead, m)
 			tokens = append(tokens, s.client.Publish(s.opts.DeadLetterTopic, 1, false, deadLetter(m)))
 			if ok, suppressed := limiter.allow(m.sensor, time.Now()); ok {
@@ -186,7 +186,7 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 	if len(failed) > 0 {
 		s.log.Warn("mqtt: dead letters not published; their messages stay unacknowledged", "count", len(failed))
 	}
-	var accepted, readings, invalid int
+	var accepted, readings, invalid, duplicates int
 	for _, m := range chunk {
 		if m.gen != s.gen.Load() || failed[m] {
 			continue
@@ -195,6 +195,8 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 		case m.accepted:
 			accepted++
 			readings += len(m.readings)
+		case redelivered(m):
+			duplicates++
 		case m.err != nil:
 			invalid++
 		default:
@@ -205,8 +207,21 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 	s.obs.MQTTMessages(ResultAccepted, accepted)
 	s.obs.MQTTReadings(readings)
 	s.obs.MQTTMessages(ResultInvalid, invalid)
+	s.obs.MQTTMessages(ResultDuplicate, duplicates)
 	s.obs.MQTTDeadLetters(len(dead) - len(failed))
 	return true
+}
+
+// redelivered reports a message that is one door report the engine counted
+// already (409 conflict on its timestamp): the broker's redelivery of a
+// message taken just before a connection dropped, not a fault to
+// dead-letter. A message of several readings with such a report is
+// dead-lettered as before: it may carry new readings beside an old report,
+// and those must not vanish quietly.
+func redelivered(m *message) bool {
+	var ce *crowd.Error
+	return m.err != nil && len(m.readings) == 1 && m.readings[0].SensorID != "" &&
+		errors.As(m.err, &ce) && ce.Code == crowd.ErrConflict
 }
 
 // ingest hands the chunk's good messages to the engine as one batch. A

@@ -43,6 +43,10 @@ const (
 	ResultAccepted = "accepted"
 	ResultInvalid  = "invalid"
 	ResultRetried  = "retried"
+	// ResultDuplicate is a door's report that the engine had counted
+	// already: MQTT is at-least-once, so a message taken just as the
+	// connection dropped comes again. It is acknowledged, not dead-lettered.
+	ResultDuplicate = "duplicate"
 )
 
 // Options configure a Subscriber. Zero values take the defaults.

@@ -437,3 +437,39 @@ func TestSharedSubscription(t *testing.T) {
 		t.Errorf("instance 1 took %d, instance 2 %d, the engine %d; want %d in all, shared", a, c, eng.accepted.Load(), n)
 	}
 }
+
+// TestDoorReportRedeliveredIsNotADeadLetter: MQTT is at-least-once, so a
+// door's report can come twice. The engine counts it once (409 on the
+// second), and the second is acknowledged as a duplicate, not dead-lettered;
+// an array that holds an old report beside new readings still is, so those
+// never vanish quietly.
+func TestDoorReportRedeliveredIsNotADeadLetter(t *testing.T) {
+	b := testenv.Mosquitto(t)
+	eng := newTestEngine(t)
+	dead := subscribeDeadLetters(t, b)
+	sub := startSubscriber(t, b, "engine-1", eng)
+	sub.waitConnected(t)
+	pub := dial(t, b)
+	ts := time.Now().UnixMilli()
+	door := fmt.Sprintf(`{"zoneId":"gate-a","sensorId":"door-1","in":7,"out":2,"timestamp":%d}`, ts)
+	publish(t, pub, "crowdrisk/readings/gate-a/door-1", door)
+	publish(t, pub, "crowdrisk/readings/gate-a/door-1", door)
+	waitFor(t, 10*time.Second, func() bool { return sub.obs.accepted.Load() == 1 && sub.obs.duplicates.Load() == 1 },
+		func() string {
+			return fmt.Sprint("accepted ", sub.obs.accepted.Load(), " duplicates ", sub.obs.duplicates.Load(), " invalid ", sub.obs.invalid.Load())
+		})
+	for _, r := range eng.Latest() {
+		if r.ZoneID == "gate-a" && (r.Counters == nil || r.Counters.Persons != 5) {
+			t.Errorf("gate-a counters %+v, want a balance of 5 (counted once)", r.Counters)
+		}
+	}
+	publish(t, pub, "crowdrisk/readings/gate-a", "["+door+","+reading("north-stand", "cam-1", 1.2, ts)+"]")
+	waitFor(t, 10*time.Second, func() bool { return dead.len() == 1 },
+		func() string { return fmt.Sprint("dead letters ", dead.len()) })
+	if got := dead.all()[0].Error.Code; got != crowd.ErrConflict {
+		t.Errorf("dead letter code %q, want conflict", got)
+	}
+	if sub.obs.invalid.Load() != 1 || sub.obs.duplicates.Load() != 1 {
+		t.Errorf("invalid %d duplicates %d, want 1 and 1", sub.obs.invalid.Load(), sub.obs.duplicates.Load())
+	}
+}
