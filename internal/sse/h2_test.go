@@ -63,9 +63,10 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // HTTP/2 client whose streams share its connection.
 type h2Fixture struct {
 	*streamFixture
-	url    string
-	client *http.Client
-	conns  atomic.Int64 // TLS connections the server accepted
+	url      string
+	client   *http.Client
+	conns    atomic.Int64 // TLS connections the server accepted
+	combined atomic.Bool  // a connection combines its writes (HTTP/2 negotiated)
 }
 
 func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
@@ -80,12 +81,20 @@ func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the app serves it: HTTP/2 connections combine their writes.
+	ln = CombineListener(ln, 2*time.Millisecond, 10*time.Second)
 	hs := &http.Server{
 		Handler:   mux,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ConnState: func(_ net.Conn, s http.ConnState) {
+		ConnState: func(c net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				f.conns.Add(1)
+			}
+			CombineHTTP2(c, s)
+			if tc, ok := c.(*tls.Conn); ok && s == http.StateActive {
+				if cc, ok := tc.NetConn().(*combiningConn); ok && cc.on.Load() {
+					f.combined.Store(true)
+				}
 			}
 		},
 	}
@@ -170,6 +179,9 @@ func TestHTTP2StreamsMultiplexOnOneConnection(t *testing.T) {
 	}
 	if got := f.conns.Load(); got != 1 {
 		t.Fatalf("%d streams took %d connections, want 1", n, got)
+	}
+	if !f.combined.Load() {
+		t.Fatal("the HTTP/2 connection does not combine its writes")
 	}
 	var want []string
 	for i := range 5 {
