@@ -12,11 +12,10 @@ import (
 type h2streams struct {
 	tick time.Duration // how often the watchdog looks; a write is reset within tick of its due time
 
-	mu       sync.Mutex
-	set      map[*h2stream]struct{}
-	closed   bool          // Shutdown began: new streams are ended at once
-	stop     chan struct{} // closed to stop the running watchdog; nil when none runs
-	watching sync.WaitGroup
+	mu     sync.Mutex
+	set    map[*h2stream]struct{}
+	closed bool          // Shutdown began: new streams are ended at once
+	stop   chan struct{} // closed to stop the running watchdog; nil when none runs
 }
 
 // newH2Streams: the watchdog looks four times per shortest limit (the
@@ -34,7 +33,6 @@ func (h *h2streams) add(st *h2stream) {
 	closed := h.closed
 	if h.stop == nil {
 		h.stop = make(chan struct{})
-		h.watching.Add(1)
 		go h.watch(h.stop)
 	}
 	h.mu.Unlock()
@@ -71,7 +69,6 @@ func (h *h2streams) shutdown() {
 // watch resets the streams whose write is past due until stop is closed.
 // A pass costs one atomic load per open stream.
 func (h *h2streams) watch(stop chan struct{}) {
-	defer h.watching.Done()
 	t := time.NewTicker(h.tick)
 	defer t.Stop()
 	var late []*h2stream
