@@ -347,3 +347,59 @@ func TestHTTP2QuietStreamOutlivesTheWriteTimeout(t *testing.T) {
 		t.Fatalf("got %q, want %q", m.ID, e.ID)
 	}
 }
+
+// A stream whose client stops reading while the hub has room for its
+// alerts is ended by the watchdog: its Flush waits on HTTP/2 flow control
+// until the write timeout, the server resets the stream (the client reads
+// an error, not a clean end), and the stream beside it carries on.
+func TestHTTP2StuckStreamIsResetByTheWatchdog(t *testing.T) {
+	f := newH2Fixture(t, Options{WriteTimeout: time.Second}, hub.Options{QueueLimit: 1 << 20, HistorySize: 100000})
+	req, _ := http.NewRequest("GET", f.url+"/stream?topics=alerts", nil)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stuck := bufio.NewReader(resp.Body)
+	if line, _ := stuck.ReadString('\n'); !strings.Contains(line, "connected") {
+		t.Fatalf("stuck stream began with %q", line)
+	}
+	fast := f.open(t, "/stream?topics=alerts", nil)
+	fast.message(t)
+	// 6 MiB of alerts: more than the stuck stream's 4 MiB window. Paced,
+	// so that the healthy stream's batches stay small and each of its
+	// writes is quick even on a loaded machine.
+	payload := strings.Repeat("x", 8000)
+	const n = 800
+	for i := range n {
+		f.hub.Publish(&event.Event{ID: f.seq.Next(), Topic: event.TopicAlerts, Type: "alert",
+			Data: []byte(fmt.Sprintf(`{"type":"alert","n":%d,"pad":%q}`, i, payload))})
+		if i%8 == 7 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range n {
+		if m := fast.message(t); !strings.HasPrefix(m.Data, fmt.Sprintf(`{"type":"alert","n":%d,`, i)) {
+			t.Fatalf("healthy stream: message %d is %.40q", i, m.Data)
+		}
+	}
+	// The stuck stream's handler ends once its write is past due. (Reading
+	// its body before then would open its window again: not stuck.)
+	waitFor(t, "the stuck stream's subscription released", func() bool { return f.hub.Subscribers() == 1 })
+	if got := f.hub.Stats().SlowDisconnects; got != 0 {
+		t.Fatalf("%d slow disconnects: the hub, not the watchdog, ended it", got)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, stuck)
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err == nil || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+			t.Fatalf("stuck stream ended with %v, want a reset (INTERNAL_ERROR)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck stream's client never saw its end")
+	}
+}
