@@ -156,6 +156,13 @@ func (a *App) build(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig, // nil: plain HTTP
 	}
+	if tlsConfig != nil {
+		// HTTP/2 connections combine the frames of their streams into
+		// few writes (internal/sse/h2conn.go); the connection is dropped
+		// when its socket takes no write for --write-timeout.
+		a.ln = sse.CombineListener(a.ln, h2Linger, cfg.WriteTimeout)
+		a.server.ConnState = sse.CombineHTTP2
+	}
 	return nil
 }
 

@@ -3,7 +3,14 @@ package app
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 )
+
+// h2Linger is the longest an HTTP/2 connection holds a frame to send it
+// with its other streams' frames in one write (internal/sse/h2conn.go): a
+// few milliseconds on a stream whose budget is 150 ms at p99, for several
+// times fewer TLS records and write(2)s per delivery (BENCHMARKS.md).
+const h2Linger = 2 * time.Millisecond
 
 // tlsConfig loads --tls-cert and --tls-key; nil without them. The files
 // are read once, at start-up (a renewed certificate needs a restart, which

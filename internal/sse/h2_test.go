@@ -63,9 +63,10 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // HTTP/2 client whose streams share its connection.
 type h2Fixture struct {
 	*streamFixture
-	url    string
-	client *http.Client
-	conns  atomic.Int64 // TLS connections the server accepted
+	url      string
+	client   *http.Client
+	conns    atomic.Int64 // TLS connections the server accepted
+	combined atomic.Bool  // a connection combines its writes (HTTP/2 negotiated)
 }
 
 func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
@@ -80,12 +81,20 @@ func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the app serves it: HTTP/2 connections combine their writes.
+	ln = CombineListener(ln, 2*time.Millisecond, 10*time.Second)
 	hs := &http.Server{
 		Handler:   mux,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ConnState: func(_ net.Conn, s http.ConnState) {
+		ConnState: func(c net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				f.conns.Add(1)
+			}
+			CombineHTTP2(c, s)
+			if tc, ok := c.(*tls.Conn); ok && s == http.StateActive {
+				if cc, ok := tc.NetConn().(*combiningConn); ok && cc.on.Load() {
+					f.combined.Store(true)
+				}
 			}
 		},
 	}
@@ -170,6 +179,9 @@ func TestHTTP2StreamsMultiplexOnOneConnection(t *testing.T) {
 	}
 	if got := f.conns.Load(); got != 1 {
 		t.Fatalf("%d streams took %d connections, want 1", n, got)
+	}
+	if !f.combined.Load() {
+		t.Fatal("the HTTP/2 connection does not combine its writes")
 	}
 	var want []string
 	for i := range 5 {
@@ -333,5 +345,61 @@ func TestHTTP2QuietStreamOutlivesTheWriteTimeout(t *testing.T) {
 	e = f.publish(event.TopicAlerts, "alert", "", "after the silence")
 	if m := c.message(t); m.ID != e.ID.String() {
 		t.Fatalf("got %q, want %q", m.ID, e.ID)
+	}
+}
+
+// A stream whose client stops reading while the hub has room for its
+// alerts is ended by the watchdog: its Flush waits on HTTP/2 flow control
+// until the write timeout, the server resets the stream (the client reads
+// an error, not a clean end), and the stream beside it carries on.
+func TestHTTP2StuckStreamIsResetByTheWatchdog(t *testing.T) {
+	f := newH2Fixture(t, Options{WriteTimeout: time.Second}, hub.Options{QueueLimit: 1 << 20, HistorySize: 100000})
+	req, _ := http.NewRequest("GET", f.url+"/stream?topics=alerts", nil)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stuck := bufio.NewReader(resp.Body)
+	if line, _ := stuck.ReadString('\n'); !strings.Contains(line, "connected") {
+		t.Fatalf("stuck stream began with %q", line)
+	}
+	fast := f.open(t, "/stream?topics=alerts", nil)
+	fast.message(t)
+	// 6 MiB of alerts: more than the stuck stream's 4 MiB window. Paced,
+	// so that the healthy stream's batches stay small and each of its
+	// writes is quick even on a loaded machine.
+	payload := strings.Repeat("x", 8000)
+	const n = 800
+	for i := range n {
+		f.hub.Publish(&event.Event{ID: f.seq.Next(), Topic: event.TopicAlerts, Type: "alert",
+			Data: []byte(fmt.Sprintf(`{"type":"alert","n":%d,"pad":%q}`, i, payload))})
+		if i%8 == 7 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range n {
+		if m := fast.message(t); !strings.HasPrefix(m.Data, fmt.Sprintf(`{"type":"alert","n":%d,`, i)) {
+			t.Fatalf("healthy stream: message %d is %.40q", i, m.Data)
+		}
+	}
+	// The stuck stream's handler ends once its write is past due. (Reading
+	// its body before then would open its window again: not stuck.)
+	waitFor(t, "the stuck stream's subscription released", func() bool { return f.hub.Subscribers() == 1 })
+	if got := f.hub.Stats().SlowDisconnects; got != 0 {
+		t.Fatalf("%d slow disconnects: the hub, not the watchdog, ended it", got)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, stuck)
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err == nil || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+			t.Fatalf("stuck stream ended with %v, want a reset (INTERNAL_ERROR)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck stream's client never saw its end")
 	}
 }

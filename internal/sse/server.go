@@ -65,6 +65,7 @@ type Server struct {
 	mu       sync.Mutex
 	closing  chan struct{}
 	pool     *pool
+	h2       *h2streams
 	sessions map[string]map[*lifetime]struct{} // open streams by session
 	closed   bool
 	active   sync.WaitGroup
@@ -101,6 +102,7 @@ func NewServer(opts Options) *Server {
 		sessions: map[string]map[*lifetime]struct{}{},
 	}
 	s.pool = newPool(s)
+	s.h2 = newH2Streams(opts.WriteTimeout)
 	return s
 }
 
@@ -241,6 +243,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		}
 	}
 	defer end()
+	if r.ProtoMajor == 2 {
+		s.serveH2(w, r, sub, lt, client, wr, first, len(start.Replay)+len(start.Snapshot))
+		return
+	}
 	ended := make(chan ending, 1)
 	lt.place(func(why ending) {
 		select {
@@ -313,8 +319,8 @@ func (s *Server) hijack(w http.ResponseWriter, first []byte) (conn net.Conn, hij
 }
 
 // serveLoop streams from this handler's goroutine, the portable path: for
-// HTTP/2 (a stream of a multiplexed connection cannot be hijacked), TLS,
-// platforms without the writer pool, and writers that cannot be hijacked.
+// HTTP/1.1 over TLS, platforms without the writer pool, and writers that
+// cannot be hijacked. HTTP/2 streams have a path of their own (h2.go).
 // It keeps the pool's promises: the same frames (shared, gzip or not),
 // heartbeats (the hub's batches carry them), the slow-client policy (the
 // hub conflates or cuts off a subscriber this goroutine does not drain; a
@@ -471,6 +477,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.closing)
 		s.mu.Unlock()
 		s.pool.shutdown()
+		s.h2.shutdown()
 	})
 	done := make(chan struct{})
 	go func() { s.active.Wait(); close(done) }()
