@@ -3,7 +3,7 @@
 
 import { createApi, ApiError } from './api.js';
 import { ErrorHandler } from './errors.js';
-import { createDashboardConnection, sharedConnection, browserEnv } from './connection.js';
+import { createDashboardConnection, sharedConnection, browserEnv, holderLocation } from './connection.js';
 import { SharedStreamClient, lockStream, chooseShare, shareKey } from './shared-stream.js';
 import { createStatusIndicator } from './status.js';
 import { byId } from './dom.js';
@@ -78,9 +78,8 @@ export function connectionConfig(search) {
 function pageConnection(errors) {
   const config = connectionConfig(location.search);
   const asked = new URLSearchParams(location.search).get('share');
-  // A WebSocket (?transport=ws) is not shared across tabs yet: each such
-  // tab keeps its own connection unless ?share= asks otherwise.
-  const share = config.transport === 'ws' && !asked ? 'off' : chooseShare(asked);
+  // ?transport=ws is shared like SSE: one WebSocket per browser.
+  const share = chooseShare(asked);
   const key = shareKey(config);
   const own = () => createDashboardConnection({ ...config, errorHandler: errors });
   let conn;
@@ -128,7 +127,7 @@ function sharedStream(share, config, key, errors) {
       create: (h, send) => createDashboardConnection({
         ...config, errorHandler: h.errorHandler(),
         // The holder does not navigate for everyone: every tab goes to the login page.
-        env: { ...browserEnv(), location: { pathname: '', search: '', assign: () => send({ kind: 'login' }) } },
+        env: { ...browserEnv(), location: holderLocation(() => send({ kind: 'login' })) },
       }),
     });
   }
