@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -162,34 +164,125 @@ func seenBy(t *testing.T, ctx context.Context) []seenEvent {
 	return out
 }
 
+// streamsOpen is the engine's count of open alert-stream subscriptions
+// (SSE and WebSocket alike), from its /metrics.
+func streamsOpen(t *testing.T, e *engine) int {
+	t.Helper()
+	res, err := http.Get(e.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `crowdrisk_streams_open{topic="alerts"} `); ok {
+			var n float64
+			fmt.Sscan(v, &n)
+			return int(n)
+		}
+	}
+	return 0
+}
+
+// waitStreams waits until the engine has n alert streams open.
+func waitStreams(t *testing.T, e *engine, n int, timeout time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := streamsOpen(t, e)
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the engine has %d alert streams open, want %d", what, got, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ackPosts counts the POSTs to an acknowledge endpoint that any of the
+// watched tabs made (a SharedWorker's own requests are not a tab's; a
+// POST from a page is).
+type ackPosts struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *ackPosts) watch(ctx context.Context) {
+	_ = chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request.Method == http.MethodPost && strings.HasSuffix(e.Request.URL, "/acknowledge") {
+			a.mu.Lock()
+			a.n++
+			a.mu.Unlock()
+		}
+	})
+}
+
+func (a *ackPosts) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+// median of durations (they are sorted on the way).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
 // Twenty tabs of one Chromium on plain HTTP/1.1 (six connections per host)
-// are all live on one shared stream; closing the tab that holds it (the
-// SharedWorker's first tab, or the Web Locks leader with ?share=locks) costs
-// the others no event: within 2 s they get the next events, with no id
-// missing and none twice. The events compared are alerts, raised every
-// 250 ms around the close.
-// handoverBound is what the test holds the handover to on a loaded 2-core
-// machine (see the check); the product's target is 2 s.
-const handoverBound = 6 * time.Second
+// are all live on one shared stream (the engine has that one open, beside
+// the test's own); closing the tab that holds it (the SharedWorker's first
+// tab, or the Web Locks leader with ?share=locks) costs the others no event:
+// they get the next events with no id missing and none twice, within
+// handoverBound. The events compared are alerts, raised every 250 ms around
+// the close. With ?transport=ws the one shared connection is a WebSocket
+// (fewer tabs: a WebSocket is not held to six per host, so twenty would
+// prove nothing more), and a tab that holds nothing acknowledges an alert
+// over it: the engine has it acknowledged and no page POSTed it.
+//
+// handoverBound: the product's target is 2 s (issue 13). Nothing in the
+// dashboard waits at a takeover any more (the new holder opens its stream
+// in the lock's callback, from the last id every tab saw; in the worker
+// mode closing the first tab changes nothing: the worker lives on). What is
+// left is the machine: see the figures the test logs.
+const handoverBound = 2 * time.Second
 
 func TestTwentyTabsShareOneStream(t *testing.T) {
 	for _, tc := range []struct {
 		name, query, share string
 		tabs               int
+		ws                 bool
 	}{
-		{"sharedworker", "", "worker", 20},
-		{"locks", "?share=locks", "locks", 20},
+		{"sharedworker", "", "worker", 20, false},
+		{"locks", "?share=locks", "locks", 20, false},
+		{"ws-sharedworker", "?transport=ws", "worker", 6, true},
+		{"ws-locks", "?transport=ws&share=locks", "locks", 6, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBrowser(t)
 			// No simulator: twenty tabs redrawing fourteen zones every
 			// second would measure a 2-core machine, not the sharing.
-			e := startEngine(t, buildEngine(t), "--simulate=false")
+			args := []string{"--simulate=false"}
+			if tc.ws {
+				args = append(args, "--log-level", "debug") // it logs each WebSocket it opens
+			}
+			e := startEngine(t, buildEngine(t), args...)
 			truth := readStream(t, e)
 			start := time.Now()
 			tabs := openTabs(t, b, e.url(monitorPath+tc.query), tc.tabs)
 			t.Logf("%d tabs open and connected in %v (the last one's visibility: %s)", len(tabs), time.Since(start),
 				evalSlow[string](t, tabs[len(tabs)-1].ctx, `document.visibilityState`))
+			posts := &ackPosts{}
+			for _, tb := range tabs {
+				posts.watch(tb.ctx)
+			}
+			// One stream for the browser, beside the test's own.
+			waitStreams(t, e, 2, 10*time.Second, "all tabs open")
 
 			stop := make(chan struct{})
 			raising := raiseAlerts(t, e, 250*time.Millisecond, stop)
@@ -221,10 +314,12 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 				holder = 0 // the tab that started the SharedWorker
 			}
 			bringToFront(t, tabs[len(tabs)-1].ctx)
+			if tc.ws {
+				acknowledgeOverSharedSocket(t, e, tabs[(holder+1)%len(tabs)].ctx, posts)
+			}
 			screenshot(t, tabs[len(tabs)-1].ctx, "all-live")
 
 			// Close the holder.
-			var worst time.Duration
 			closed := time.Now()
 			tabs[holder].cancel()
 			time.Sleep(5 * time.Second)
@@ -233,6 +328,7 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 			if len(around) < 4 || len(afterIDs) == 0 {
 				t.Fatalf("the engine sent only %d alerts around the close", len(around))
 			}
+			var delays []time.Duration
 			for i, tb := range tabs {
 				if i == holder {
 					continue
@@ -255,13 +351,8 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 					t.Errorf("tab %d: %d of the %d alerts around the close are missing (a gap): %v", i, len(missing), len(around), missing)
 				}
 				if j, ok := index[afterIDs[0]]; ok {
-					// The target is 2 s (issue 13). Twenty tabs of one
-					// Chromium on this 2-core machine measured 2.2-4.6 s
-					// under load, so the test holds them to handoverBound
-					// and logs the worst; BENCHMARKS-style figures, not a
-					// pass, are what the 2 s target needs.
 					d := time.Duration(seen[j].At-afterAt[0].UnixMilli()) * time.Millisecond
-					worst = max(worst, d)
+					delays = append(delays, d)
 					if d > handoverBound {
 						t.Errorf("tab %d: the first alert after the close arrived %v later than on the engine's own stream (bound %v)", i, d, handoverBound)
 					}
@@ -271,17 +362,96 @@ func TestTwentyTabsShareOneStream(t *testing.T) {
 				}
 			}
 			if tc.share == "locks" {
-				n := 0
+				var holders []int
 				for i, tb := range tabs {
 					if i != holder && evalSlow[bool](t, tb.ctx, `document.body.dataset.streamHolder === 'true'`) {
-						n++
+						holders = append(holders, i)
 					}
 				}
-				if n != 1 {
-					t.Errorf("%d tabs hold the stream after the handover, want 1", n)
+				if len(holders) != 1 {
+					t.Errorf("%d tabs hold the stream after the handover, want 1", len(holders))
+				} else {
+					logTakeover(t, tabs[holders[0]].ctx, closed, afterAt[0])
 				}
 			}
-			t.Logf("%d alerts around the close, all in every tab, none twice; slowest handover %v (target 2 s)", len(around), worst)
+			// Still one stream for the browser: the old holder's is gone.
+			waitStreams(t, e, 2, 10*time.Second, "after the handover")
+			t.Logf("%d alerts around the close, all in every tab, none twice; first alert after the close, later than on the engine's own stream: median %v, slowest %v (bound %v)",
+				len(around), median(delays), slices.Max(append(delays, 0)), handoverBound)
+
+			if tc.ws {
+				// Every connection the engine served the browser was a
+				// WebSocket, one at a time: one for the worker; for the locks
+				// the old leader's and the new one's, which resumed.
+				opened := wsOpened(e)
+				want := map[string]int{"worker": 1, "locks": 2}[tc.share]
+				if len(opened) != want {
+					t.Errorf("the engine opened %d WebSockets for the browser, want %d: %q", len(opened), want, opened)
+				} else if tc.share == "locks" && (!strings.Contains(opened[1], "lastEventId=") || strings.Contains(opened[1], `lastEventId=""`)) {
+					t.Errorf("the new leader's WebSocket did not resume: %s", opened[1])
+				}
+			}
 		})
 	}
+}
+
+// wsOpened lists the engine's debug log lines of the WebSockets it opened.
+func wsOpened(e *engine) []string {
+	var out []string
+	for _, line := range strings.Split(e.Out.String(), "\n") {
+		if strings.Contains(line, `msg="websocket opened"`) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// acknowledgeOverSharedSocket clicks Acknowledge on an active alert in a
+// tab that holds no connection of its own: the engine has the alert
+// acknowledged, the page says it went over the WebSocket, and no page
+// POSTed an acknowledgement.
+func acknowledgeOverSharedSocket(t *testing.T, e *engine, tab context.Context, posts *ackPosts) {
+	t.Helper()
+	waitFor(t, tab, 30*time.Second, "an active alert with Acknowledge", `document.querySelector('#alerts .alert[data-status="active"] .btn-ack') !== null`)
+	id := evalSlow[string](t, tab, `(() => { const b = document.querySelector('#alerts .alert[data-status="active"] .btn-ack'); b.click(); return b.closest('.alert').dataset.alertId; })()`)
+	waitFor(t, tab, 15*time.Second, "the acknowledgement on the page", `document.body.dataset.ackVia !== undefined && (a => !a || a.dataset.status === 'acknowledged')(`+findAlert(id)+`)`)
+	if via := evalSlow[string](t, tab, `document.body.dataset.ackVia`); via != "ws" {
+		t.Errorf("the acknowledgement went over %q, want the shared WebSocket", via)
+	}
+	if n := posts.count(); n != 0 {
+		t.Errorf("the pages POSTed %d acknowledgements; want none (the WebSocket carries it)", n)
+	}
+	res, err := http.Get(e.url("/api/crowd-risk/alerts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var alerts []struct {
+		ID, Status, AcknowledgedBy string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&alerts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if a.ID == id {
+			if a.AcknowledgedBy == "" || (a.Status != "acknowledged" && a.Status != "resolved") {
+				t.Errorf("alert %s in the engine after the click: %+v", id, a)
+			}
+			return
+		}
+	}
+	t.Errorf("alert %s is not in the engine's list", id)
+}
+
+// logTakeover logs the new holder's takeover: when it got the lock, when
+// its stream said connected and when it showed the first alert raised after
+// the close, each from the close.
+func logTakeover(t *testing.T, tab context.Context, closed, firstAfter time.Time) {
+	t.Helper()
+	led := evalSlow[float64](t, tab, `window.crowdriskStream.ledAt`)
+	connected := evalSlow[float64](t, tab, `(window.crowdriskStream.states.find(s => s[0] === 'alerts' && s[1] === 'connected' && s[2] >= window.crowdriskStream.ledAt) ?? [0, 0, 0])[2]`)
+	shown := evalSlow[float64](t, tab, `(window.crowdriskStream.seen.find(s => s[2] === 'alert' && s[1] >= window.crowdriskStream.ledAt) ?? [0, 0])[1]`)
+	ms := func(v float64) time.Duration { return time.Duration(int64(v)-closed.UnixMilli()) * time.Millisecond }
+	t.Logf("takeover, from the close: lock granted %v, stream connected %v, first alert shown %v (raised on the engine's stream %v)",
+		ms(led), ms(connected), ms(shown), firstAfter.Sub(closed).Round(time.Millisecond))
 }

@@ -11,11 +11,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// wsWatch records the page's WebSocket connections and SSE stream requests.
+// wsWatch records the page's WebSocket connections, SSE stream requests
+// and acknowledgement POSTs.
 type wsWatch struct {
 	mu      sync.Mutex
 	sockets []string
 	streams int
+	acks    int
 }
 
 func watchTransports(ctx context.Context) *wsWatch {
@@ -30,22 +32,27 @@ func watchTransports(ctx context.Context) *wsWatch {
 			if strings.Contains(ev.Request.URL, "/api/crowd-risk/") && strings.Contains(ev.Request.URL, "stream") {
 				w.streams++
 			}
+			if ev.Request.Method == "POST" && strings.HasSuffix(ev.Request.URL, "/acknowledge") {
+				w.acks++
+			}
 		}
 	})
 	return w
 }
 
-func (w *wsWatch) counts() ([]string, int) {
+func (w *wsWatch) counts() ([]string, int, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]string(nil), w.sockets...), w.streams
+	return append([]string(nil), w.sockets...), w.streams, w.acks
 }
 
 // The monitor with ?transport=ws, signed in as an operator (the session
-// cookie rides on the WebSocket handshake): both indicators go green over
-// one WebSocket and no SSE stream, an alert an admin raises arrives, the
-// page's Acknowledge button acknowledges it and the change comes back over
-// the WebSocket; a second alert is acknowledged over a WebSocket of the
+// cookie rides on the WebSocket handshake, which the SharedWorker holding
+// the browser's one connection makes with the page's origin): both
+// indicators go green with no SSE stream and no socket of the page's own,
+// an alert an admin raises arrives, the page's Acknowledge button
+// acknowledges it over the shared WebSocket (no POST) and the change comes
+// back over it; a second alert is acknowledged over a WebSocket of the
 // page's own with {"op":"acknowledge"}.
 func TestMonitorOverWebSocket(t *testing.T) {
 	t.Parallel()
@@ -56,9 +63,9 @@ func TestMonitorOverWebSocket(t *testing.T) {
 	do(t, op, 30*time.Second, chromedp.Navigate(r.s.url(monitorPath+"?transport=ws")))
 	waitFor(t, op, 10*time.Second, "both indicators connected over the WebSocket", stateIs("connected", "connected"))
 	waitFor(t, op, 10*time.Second, "zone cards", `document.querySelectorAll('.zone').length > 0`)
-	sockets, streams := watch.counts()
-	if len(sockets) != 1 || !strings.Contains(sockets[0], "/api/crowd-risk/ws?topics=density,alerts") || streams != 0 {
-		t.Fatalf("the page opened WebSockets %q and %d SSE streams; want one WebSocket, no stream", sockets, streams)
+	sockets, streams, _ := watch.counts()
+	if share := eval[string](t, op, `document.body.dataset.share`); share != "worker" || len(sockets) != 0 || streams != 0 {
+		t.Fatalf("share %q: the page opened WebSockets %q and %d SSE streams; want the shared worker's WebSocket, none of the page's own", share, sockets, streams)
 	}
 
 	a := r.raise("operator over WebSocket")
@@ -68,6 +75,9 @@ func TestMonitorOverWebSocket(t *testing.T) {
 	waitFor(t, op, 5*time.Second, "the acknowledgement back over the WebSocket", `(a => !a || a.dataset.status === 'acknowledged')(`+findAlert(a.ID)+`)`)
 	if got := r.alertOf(a.ID); got.AcknowledgedBy != "operator-e2e" {
 		t.Errorf("alert after the click: %+v", got)
+	}
+	if _, _, acks := watch.counts(); acks != 0 || eval[string](t, op, `document.body.dataset.ackVia`) != "ws" {
+		t.Errorf("the Acknowledge button: %d POSTs, via %q; want it over the WebSocket", acks, eval[string](t, op, `document.body.dataset.ackVia ?? ''`))
 	}
 
 	b := r.raise("operator's own WebSocket")

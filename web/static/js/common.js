@@ -88,7 +88,8 @@ function pageConnection(errors) {
   conn.shareMode = share;
   document.body.dataset.share = share;
   // For monitoring tools and the browser tests: the event ids this tab was
-  // shown and when (ms), newest last, bounded.
+  // shown and when (ms), newest last, bounded; the connection states it
+  // showed and when; when this tab took the stream over (?share=locks).
   const seen = [];
   conn.onMessage((msg, meta) => {
     if (!meta.id || meta.source === 'replay') return;
@@ -96,7 +97,16 @@ function pageConnection(errors) {
     if (seen.length > 5000) seen.splice(0, 2500);
     document.body.dataset.lastEventId = meta.id;
   });
-  globalThis.crowdriskStream = { get seen() { return seen.map((s) => [...s]); } };
+  const states = [];
+  conn.subscribe((topic, state) => {
+    states.push([topic, state, Date.now()]);
+    if (states.length > 500) states.splice(0, 250);
+  });
+  globalThis.crowdriskStream = {
+    get seen() { return seen.map((s) => [...s]); },
+    get states() { return states.map((s) => [...s]); },
+    get ledAt() { return Number(document.body.dataset.streamLedAt ?? 0); },
+  };
   return conn;
 }
 
@@ -123,7 +133,10 @@ function sharedStream(share, config, key, errors) {
   } else {
     client = lockStream({
       id, key, locks: navigator.locks, channel: new BroadcastChannel(`crowdrisk-stream:${key}`),
-      onLead: (leading) => { document.body.dataset.streamHolder = String(leading); },
+      onLead: (leading) => {
+        document.body.dataset.streamHolder = String(leading);
+        if (leading) document.body.dataset.streamLedAt = String(Date.now());
+      },
       create: (h, send) => createDashboardConnection({
         ...config, errorHandler: h.errorHandler(),
         // The holder does not navigate for everyone: every tab goes to the login page.
