@@ -261,9 +261,12 @@ func median(ds []time.Duration) time.Duration {
 // renderers on two cores that other jobs load to 25-45, the tabs' own
 // latency is up to 3-5 s before any close and swings by seconds, and the
 // closing leader's renderer, busy, runs its pagehide (which releases the
-// lock) 1.6-3.7 s after the close: the cost measured 0.1-4.7 s. So the
-// twenty-tab subtests are held to twentyTabsBound, and every run logs its
-// figures. The earlier runs' 2.2-4.6 s (and 9-20 s for the SharedWorker,
+// lock) 1.6-3.7 s after the close: the cost measured 0.1-4.7 s. At load
+// 2-18 (three runs in a row) twenty tabs met the target too: the first alert
+// after the close reached the tabs 0.14/0.50/0.95 s late (medians; slowest
+// 0.46/0.89/1.07 s), the takeover itself (lock granted to connected) took
+// 0.2-1.3 s. Since the machine's load is other people's, the twenty-tab
+// subtests are held to twentyTabsBound, and every run logs its figures. The earlier runs' 2.2-4.6 s (and 9-20 s for the SharedWorker,
 // which has no handover at all) were largely the test's own full-page
 // screenshot, taken just before the close; it is taken at the end now.
 const (
