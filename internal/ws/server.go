@@ -199,6 +199,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(s.opts.MaxMessageBytes)
+	// At debug level every connection is logged (a browser's tabs share one:
+	// the browser tests count them).
+	s.log.Debug("websocket opened", "category", "ws-connection", "client", client, "topics", topics, "lastEventId", lastID)
 	cn := &conn{s: s, c: c, bc: hj.conn, sub: sub, client: client, r: r}
 	cn.run(topics, start, lt)
 }

@@ -2,24 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionManager, createDashboardConnection, transportFromLocation } from '../static/js/connection.js';
 import { wsUrl } from '../static/js/ws-source.js';
-import { fakeEnv, recordingErrors, flush } from './fakes.js';
-
-// FakeWebSocket is driven by hand, like fakes.js' FakeEventSource.
-class FakeWebSocket {
-  constructor(url, log) {
-    this.url = url;
-    this.sent = [];
-    this.closedWith = null;
-    this.onopen = this.onmessage = this.onerror = this.onclose = null;
-    log.push(this);
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close(code) { this.closedWith = code; }
-  open() { this.onopen?.({}); }
-  recv(obj) { this.onmessage?.({ data: typeof obj === 'string' ? obj : JSON.stringify(obj) }); }
-  // drop: the server closed (or the handshake failed: 1006).
-  drop(code = 1006) { this.onerror?.({}); this.onclose?.({ code, reason: '' }); }
-}
+import { fakeEnv, recordingErrors, flush, FakeWebSocket } from './fakes.js';
 
 function wsEnv(search = '?transport=ws') {
   const f = fakeEnv();

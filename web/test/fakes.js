@@ -127,3 +127,20 @@ export class FakeChannels {
     return ch;
   }
 }
+
+// FakeWebSocket is driven by hand, like fakes.js' FakeEventSource.
+export class FakeWebSocket {
+  constructor(url, log) {
+    this.url = url;
+    this.sent = [];
+    this.closedWith = null;
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    log.push(this);
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  close(code) { this.closedWith = code; }
+  open() { this.onopen?.({}); }
+  recv(obj) { this.onmessage?.({ data: typeof obj === 'string' ? obj : JSON.stringify(obj) }); }
+  // drop: the server closed (or the handshake failed: 1006).
+  drop(code = 1006) { this.onerror?.({}); this.onclose?.({ code, reason: '' }); }
+}

@@ -3,7 +3,7 @@
 
 import { createApi, ApiError } from './api.js';
 import { ErrorHandler } from './errors.js';
-import { createDashboardConnection, sharedConnection, browserEnv } from './connection.js';
+import { createDashboardConnection, sharedConnection, browserEnv, holderLocation } from './connection.js';
 import { SharedStreamClient, lockStream, chooseShare, shareKey } from './shared-stream.js';
 import { createStatusIndicator } from './status.js';
 import { byId } from './dom.js';
@@ -78,9 +78,8 @@ export function connectionConfig(search) {
 function pageConnection(errors) {
   const config = connectionConfig(location.search);
   const asked = new URLSearchParams(location.search).get('share');
-  // A WebSocket (?transport=ws) is not shared across tabs yet: each such
-  // tab keeps its own connection unless ?share= asks otherwise.
-  const share = config.transport === 'ws' && !asked ? 'off' : chooseShare(asked);
+  // ?transport=ws is shared like SSE: one WebSocket per browser.
+  const share = chooseShare(asked);
   const key = shareKey(config);
   const own = () => createDashboardConnection({ ...config, errorHandler: errors });
   let conn;
@@ -89,7 +88,8 @@ function pageConnection(errors) {
   conn.shareMode = share;
   document.body.dataset.share = share;
   // For monitoring tools and the browser tests: the event ids this tab was
-  // shown and when (ms), newest last, bounded.
+  // shown and when (ms), newest last, bounded; the connection states it
+  // showed and when; when this tab took the stream over (?share=locks).
   const seen = [];
   conn.onMessage((msg, meta) => {
     if (!meta.id || meta.source === 'replay') return;
@@ -97,7 +97,16 @@ function pageConnection(errors) {
     if (seen.length > 5000) seen.splice(0, 2500);
     document.body.dataset.lastEventId = meta.id;
   });
-  globalThis.crowdriskStream = { get seen() { return seen.map((s) => [...s]); } };
+  const states = [];
+  conn.subscribe((topic, state) => {
+    states.push([topic, state, Date.now()]);
+    if (states.length > 500) states.splice(0, 250);
+  });
+  globalThis.crowdriskStream = {
+    get seen() { return seen.map((s) => [...s]); },
+    get states() { return states.map((s) => [...s]); },
+    get ledAt() { return Number(document.body.dataset.streamLedAt ?? 0); },
+  };
   return conn;
 }
 
@@ -124,11 +133,14 @@ function sharedStream(share, config, key, errors) {
   } else {
     client = lockStream({
       id, key, locks: navigator.locks, channel: new BroadcastChannel(`crowdrisk-stream:${key}`),
-      onLead: (leading) => { document.body.dataset.streamHolder = String(leading); },
+      onLead: (leading) => {
+        document.body.dataset.streamHolder = String(leading);
+        if (leading) document.body.dataset.streamLedAt = String(Date.now());
+      },
       create: (h, send) => createDashboardConnection({
         ...config, errorHandler: h.errorHandler(),
         // The holder does not navigate for everyone: every tab goes to the login page.
-        env: { ...browserEnv(), location: { pathname: '', search: '', assign: () => send({ kind: 'login' }) } },
+        env: { ...browserEnv(), location: holderLocation(() => send({ kind: 'login' })) },
       }),
     });
   }

@@ -84,6 +84,14 @@ export function withLastEventId(url, id) {
   return `${url}${sep}lastEventId=${encodeURIComponent(id)}`;
 }
 
+// holderLocation is the location a connection held for several tabs (in
+// the SharedWorker or the Web Locks leader) sees: the real href, so that
+// relative URLs (the WebSocket's) resolve to this origin, but no page of
+// its own to name as ?next= or navigate: assign() tells every tab instead.
+export function holderLocation(assign, href = globalThis.location?.href) {
+  return { href, pathname: '', search: '', assign };
+}
+
 // browserEnv is the real world; tests pass fakes instead.
 export function browserEnv() {
   return {
@@ -203,7 +211,11 @@ export class ConnectionManager {
 
   #source() {
     if (this.#transport !== 'ws') return this.#env.EventSource;
-    this.#Source ??= webSocketSource(this.#env.WebSocket, this.#env.location?.href);
+    // The socket's URL is resolved against the page (or, in the shared
+    // worker, the worker script: the same origin). Never against nothing:
+    // that resolved to ws://localhost/, which is why a WebSocket in the
+    // SharedWorker (whose env location has no href) never connected.
+    this.#Source ??= webSocketSource(this.#env.WebSocket, this.#env.location?.href ?? globalThis.location?.href);
     return this.#Source;
   }
 
@@ -420,6 +432,12 @@ export class DashboardConnection {
   start() { this.#managers.forEach((m) => m.start()); }
   close() { this.#managers.forEach((m) => m.close()); }
   retry(topic) { (topic ? [this.#byTopic.get(topic)] : this.#managers).forEach((m) => m?.retry()); }
+  // request sends a client message (an acknowledgement) over the alerts
+  // connection; see ConnectionManager.request.
+  request(message) {
+    const m = this.#byTopic.get('alerts') ?? this.#managers[0];
+    return m ? m.request(message) : Promise.reject(new Error('no connection'));
+  }
 }
 
 // transportFromLocation reads the page's ?transport= (ws or the default sse).

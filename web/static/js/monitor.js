@@ -2,7 +2,8 @@
 // Acknowledge, the emergency banner and the incident timeline, all kept
 // live by the one shared stream connection.
 
-import { boot, API, canOperate, showPageError } from './common.js';
+import { boot, API, canOperate, showPageError, connectionConfig } from './common.js';
+import { acknowledgeAlert } from './ack.js';
 import { DashboardState, Timeline } from './state.js';
 import { h, byId, scheduler } from './dom.js';
 import { renderZones, renderSummary, tickAges } from './zones.js';
@@ -29,6 +30,7 @@ async function main() {
   const state = new DashboardState({ historyMinutes: HISTORY_MINUTES });
   const timeline = new Timeline();
   const operator = canOperate(me);
+  const { transport } = connectionConfig(location.search);
   const dirty = new Set();
 
   let windowMinutes = readWindow();
@@ -38,7 +40,10 @@ async function main() {
     get windowMs() { return windowMinutes * 60000; },
     acknowledge: async (id) => {
       try {
-        const a = await api.post(`${API}/alerts/${encodeURIComponent(id)}/acknowledge`);
+        // Over the WebSocket when that is the page's transport (HTTP when
+        // the socket cannot take it); data-ack-via says which, for the tests.
+        const { alert: a, via } = await acknowledgeAlert({ id, conn, api, transport, base: API });
+        document.body.dataset.ackVia = via;
         state.setAlert(a);
         timeline.fromMessage({ type: 'alert', data: a }, (z) => state.zoneName(z));
         dirty.add('alerts').add('timeline');

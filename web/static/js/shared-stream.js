@@ -27,7 +27,10 @@
 //   {kind:'error', to, message, category, context}         to one tab, which reports it
 //   {kind:'login'}                                         the session ended: sign in again
 //   {kind:'leader'}                                        a new holder took over
-// tabs -> hub: {kind:'join', from, config}, {kind:'retry', from, topic}, {kind:'leave', from}
+//   {kind:'reply', to, requestId, reply | error}           the answer to a tab's request
+// tabs -> hub: {kind:'join', from, config}, {kind:'retry', from, topic}, {kind:'leave', from},
+//   {kind:'request', from, requestId, message}             a client message over the
+//                                                          connection (a WebSocket's acknowledge)
 
 import { CONNECTING, DISCONNECTED, DEFAULTS } from './connection.js';
 
@@ -143,8 +146,22 @@ export class StreamHub {
         break;
       case 'leave': this.#tabs = this.#tabs.filter((t) => t !== env.from); break;
       case 'retry': this.#conn?.retry(env.topic || undefined); break;
+      case 'request': this.#request(env); break;
       default: break;
     }
+  }
+
+  // request sends a tab's client message over the one connection and
+  // sends the tab the server's reply (or why it could not be sent).
+  #request({ from, requestId, message }) {
+    const answer = (a) => this.#send({ kind: 'reply', to: from, requestId, ...a });
+    let p;
+    try {
+      p = this.#conn?.request ? this.#conn.request(message) : Promise.reject(new Error('no connection'));
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then((reply) => answer({ reply: plain(reply) }), (err) => answer({ error: String(err?.message ?? err) }));
   }
 
   join(from) {
@@ -186,12 +203,17 @@ export class SharedStreamClient {
   #lastIds = []; // per stream: the newest id delivered (no message twice)
   #greeted = false;
   #started = false;
+  #pending = new Map(); // requestId -> {resolve, reject, timer}
+  #nextRequest = 1;
+  #timers;
   cache = new ReplayCache(); // what a tab that takes over gives its new tabs
 
   // hooks.start/close run after the client's own start and close (the
-  // fallback joins and leaves the election there).
-  constructor({ id, post, topics = ['density', 'alerts'], hooks = {} }) {
+  // fallback joins and leaves the election there). timers (setTimeout,
+  // clearTimeout) bound a request that nobody answers.
+  constructor({ id, post, topics = ['density', 'alerts'], hooks = {}, timers = globalThis }) {
     this.#id = id;
+    this.#timers = timers;
     this.#post = post;
     this.#hooks = hooks;
     this.#topics = [...topics];
@@ -229,6 +251,11 @@ export class SharedStreamClient {
 
   close() {
     if (!this.#started) return;
+    for (const [requestId, p] of this.#pending) {
+      this.#pending.delete(requestId);
+      this.#timers.clearTimeout(p.timer);
+      p.reject(new Error('connection closed'));
+    }
     this.#post({ kind: 'leave', from: this.#id });
     this.#hooks.close?.();
     this.#started = false;
@@ -236,6 +263,24 @@ export class SharedStreamClient {
   }
 
   retry(topic) { this.#post({ kind: 'retry', from: this.#id, topic: topic ?? '' }); }
+
+  // request sends a client message ({op:'acknowledge', id}) over the shared
+  // connection, as ConnectionManager.request does over a tab's own: it
+  // resolves with the server's reply and rejects when it could not be sent
+  // (not connected, SSE, no holder at the moment: a handover) or no answer
+  // came within timeoutMs. A rejected request may be done another way.
+  request(message, { timeoutMs = 5000 } = {}) {
+    if (!this.#started) return Promise.reject(new Error('not connected'));
+    const requestId = `${this.#id}:${this.#nextRequest++}`;
+    return new Promise((resolve, reject) => {
+      const timer = this.#timers.setTimeout(() => {
+        this.#pending.delete(requestId);
+        reject(new Error('no answer from the shared connection'));
+      }, timeoutMs);
+      this.#pending.set(requestId, { resolve, reject, timer });
+      this.#post({ kind: 'request', from: this.#id, requestId, message });
+    });
+  }
 
   // receive is every envelope the hub sends (some are for other tabs).
   receive(env) {
@@ -268,6 +313,15 @@ export class SharedStreamClient {
         break;
       case 'error': for (const fn of this.#errorListeners) fn(new Error(env.message), env.category, env.context ?? {}); break;
       case 'login': for (const fn of this.#loginListeners) fn(); break;
+      case 'reply': {
+        const p = this.#pending.get(env.requestId);
+        if (!p) break;
+        this.#pending.delete(env.requestId);
+        this.#timers.clearTimeout(p.timer);
+        if (env.error !== undefined) p.reject(new Error(env.error));
+        else p.resolve(env.reply);
+        break;
+      }
       default: break;
     }
   }
@@ -348,7 +402,7 @@ export function lockStream({ id, key, channel, locks, create, onLead = () => {} 
   });
   channel.onmessage = (e) => {
     const env = e.data;
-    if (hub && (env?.kind === 'join' || env?.kind === 'leave' || env?.kind === 'retry')) hub.handle(env);
+    if (hub && (env?.kind === 'join' || env?.kind === 'leave' || env?.kind === 'retry' || env?.kind === 'request')) hub.handle(env);
     else client.receive(env);
   };
   Object.defineProperty(client, 'leading', { get: () => hub !== null });

@@ -4,7 +4,7 @@
 // carries its messages and states to the tabs' ports and their commands
 // back. The first tab's join carries the connection's options.
 
-import { createDashboardConnection, browserEnv } from './connection.js';
+import { createDashboardConnection, browserEnv, holderLocation } from './connection.js';
 import { StreamHub } from './shared-stream.js';
 
 const ports = new Map(); // tab id -> MessagePort
@@ -23,15 +23,12 @@ function send(env) {
 function workerEnv() {
   return {
     ...browserEnv(),
-    location: {
-      pathname: '', search: '',
-      assign: () => {
-        send({ kind: 'login' });
-        const h = hub;
-        hub = null;
-        queueMicrotask(() => h?.close());
-      },
-    },
+    location: holderLocation(() => {
+      send({ kind: 'login' });
+      const h = hub;
+      hub = null;
+      queueMicrotask(() => h?.close());
+    }),
   };
 }
 
