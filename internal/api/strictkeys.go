@@ -121,18 +121,8 @@ func (k *keyScanner) array(t reflect.Type, path *keyPath) error {
 		if err := k.value(elem, path.element(n)); err != nil {
 			return err
 		}
-		k.skipSpace()
-		if k.i >= len(k.data) {
-			return errSyntax
-		}
-		switch k.data[k.i] {
-		case ',':
-			k.i++
-		case ']':
-			k.i++
-			return nil
-		default:
-			return errSyntax
+		if done, err := k.next(']'); done || err != nil {
+			return err
 		}
 	}
 }
@@ -210,20 +200,28 @@ func (k *keyScanner) object(t reflect.Type, path *keyPath) error {
 		if err := k.value(ft, path.member(key)); err != nil {
 			return err
 		}
-		k.skipSpace()
-		if k.i >= len(k.data) {
-			return errSyntax
-		}
-		switch k.data[k.i] {
-		case ',':
-			k.i++
-		case '}':
-			k.i++
-			return nil
-		default:
-			return errSyntax
+		if done, err := k.next('}'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next reads what follows a member or an element: a comma (more to come)
+// or the closing delimiter (done).
+func (k *keyScanner) next(closing byte) (done bool, err error) {
+	k.skipSpace()
+	if k.i >= len(k.data) {
+		return false, errSyntax
+	}
+	switch k.data[k.i] {
+	case ',':
+		k.i++
+		return false, nil
+	case closing:
+		k.i++
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 // str reads a string at k.i and returns its raw contents (between the

@@ -7,7 +7,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,9 +24,7 @@ type MosquittoServer struct {
 	port   int
 	config string
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	process
 }
 
 // MosquittoOption changes how the broker is configured.
@@ -182,25 +179,9 @@ func (m *MosquittoServer) Start() {
 }
 
 func (m *MosquittoServer) start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd != nil {
-		return nil
-	}
-	cmd := exec.Command(m.bin, "-c", m.config)
-	dieWithParent(cmd, syscall.SIGKILL)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	if err := waitTCP(m.Addr(), exited, 10*time.Second); err != nil {
-		cmd.Process.Kill()
-		<-exited
-		return fmt.Errorf("%w\n%s", err, m.Log())
-	}
-	m.cmd, m.exited = cmd, exited
-	return nil
+	return m.process.start([]string{m.bin, "-c", m.config},
+		func(exited <-chan struct{}) error { return waitTCP(m.Addr(), exited, 10*time.Second) },
+		func() string { return m.Log() })
 }
 
 // Stop shuts the broker down (SIGTERM: it saves its persistence file) and
@@ -209,19 +190,3 @@ func (m *MosquittoServer) Stop() { m.stop(syscall.SIGTERM) }
 
 // Kill ends the broker with SIGKILL: what it had not saved is lost.
 func (m *MosquittoServer) Kill() { m.stop(syscall.SIGKILL) }
-
-func (m *MosquittoServer) stop(sig syscall.Signal) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd == nil {
-		return
-	}
-	m.cmd.Process.Signal(sig)
-	select {
-	case <-m.exited:
-	case <-time.After(5 * time.Second):
-		m.cmd.Process.Kill()
-		<-m.exited
-	}
-	m.cmd, m.exited = nil, nil
-}

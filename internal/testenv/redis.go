@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,9 +22,7 @@ type RedisServer struct {
 	port   int
 	config string
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	process
 }
 
 // RedisOption changes how Redis is started.
@@ -103,25 +99,9 @@ func (r *RedisServer) Start() {
 }
 
 func (r *RedisServer) start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd != nil {
-		return nil
-	}
-	cmd := exec.Command(r.bin, r.config)
-	dieWithParent(cmd, syscall.SIGKILL)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	if err := waitRedis(r.Addr(), exited, 10*time.Second); err != nil {
-		cmd.Process.Kill()
-		<-exited
-		return fmt.Errorf("%w\n%s", err, logTail(filepath.Join(r.dir, "redis.log")))
-	}
-	r.cmd, r.exited = cmd, exited
-	return nil
+	return r.process.start([]string{r.bin, r.config},
+		func(exited <-chan struct{}) error { return waitRedis(r.Addr(), exited, 10*time.Second) },
+		func() string { return logTail(filepath.Join(r.dir, "redis.log")) })
 }
 
 // Stop shuts the server down (SIGTERM, then SIGKILL after 5 s) and waits
@@ -131,22 +111,6 @@ func (r *RedisServer) Stop() { r.stop(syscall.SIGTERM) }
 
 // Kill ends the server with SIGKILL, a crash: no shutdown, no final save.
 func (r *RedisServer) Kill() { r.stop(syscall.SIGKILL) }
-
-func (r *RedisServer) stop(sig syscall.Signal) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(sig)
-	select {
-	case <-r.exited:
-	case <-time.After(5 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.exited
-	}
-	r.cmd, r.exited = nil, nil
-}
 
 // waitRedis waits until the server answers PING (it accepts connections
 // a moment before it serves them while it loads its data).
