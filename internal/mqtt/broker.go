@@ -126,13 +126,15 @@ func redactErr(err error, raw string) string {
 
 // clientOptions are the Paho options common to the subscriber and the
 // publisher: no automatic reconnection (Subscriber.Run does it, and a
-// publisher reports the failure), and acknowledgements sent by us.
+// publisher reports the failure), acknowledgements sent by us, and our
+// connection under the client (conn.go).
 func (a brokerAddr) clientOptions(clientID string) *paho.ClientOptions {
 	o := paho.NewClientOptions().AddBroker(a.server).SetClientID(clientID).
 		SetUsername(a.user).SetPassword(a.password).
 		SetAutoReconnect(false).SetConnectRetry(false).
 		SetConnectTimeout(10 * time.Second).SetKeepAlive(30 * time.Second).
-		SetPingTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second)
+		SetPingTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+		SetCustomOpenConnectionFn(openConn) // buffered reads, combined writes (conn.go)
 	if a.tls != nil {
 		o.SetTLSConfig(a.tls)
 	}
