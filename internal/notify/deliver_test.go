@@ -103,6 +103,12 @@ func TestQueueSurvivesARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the app does before the engine takes readings: without it the
+	// notifier's first step places its cursor after whatever the raises
+	// below committed first, and those changes are (rightly) never sent.
+	if err := n.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	stop := run(t, n)
 	a := r.raise(t, "gate-a", crowd.Emergency)
 	b := r.raise(t, "gate-b", crowd.Warning)
