@@ -179,7 +179,7 @@ func (m *MosquittoServer) Start() {
 }
 
 func (m *MosquittoServer) start() error {
-	return m.process.start([]string{m.bin, "-c", m.config},
+	return m.process.start(killed(m.bin, "-c", m.config),
 		func(exited <-chan struct{}) error { return waitTCP(m.Addr(), exited, 10*time.Second) },
 		func() string { return m.Log() })
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -30,10 +29,8 @@ type PostgresServer struct {
 	port int
 	cred *syscall.Credential // the postgres user when we run as root
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	dbs    atomic.Int64
+	process // grace 10 s: a fast shutdown may take a moment
+	dbs     atomic.Int64
 }
 
 // StartPostgres starts a cluster of the test's own, for tests that stop and
@@ -64,7 +61,7 @@ func startPostgres() (*PostgresServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testenv: postgres dir: %w", err)
 	}
-	p := &PostgresServer{bin: bin, dir: dir}
+	p := &PostgresServer{bin: bin, dir: dir, process: process{grace: 10 * time.Second}}
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
@@ -163,36 +160,27 @@ func (p *PostgresServer) Start(t testing.TB) {
 }
 
 func (p *PostgresServer) start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd != nil {
-		return nil
-	}
 	log, err := os.OpenFile(p.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	defer log.Close()
-	cmd := p.command("postgres", "-D", p.dataDir(), "-p", strconv.Itoa(p.port),
-		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+p.dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=32MB")
-	cmd.Stdout, cmd.Stderr = log, log
-	// SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its
-	// backends down with it when the test binary dies.
-	dieWithParent(cmd, syscall.SIGQUIT)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testenv: start postgres: %w", err)
+	defer log.Close() // the server has its own descriptor once started
+	err = p.process.start(func() *exec.Cmd {
+		cmd := p.command("postgres", "-D", p.dataDir(), "-p", strconv.Itoa(p.port),
+			"-c", "listen_addresses=127.0.0.1",
+			"-c", "unix_socket_directories="+p.dir,
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+			"-c", "max_connections=300", "-c", "shared_buffers=32MB")
+		cmd.Stdout, cmd.Stderr = log, log
+		// SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its
+		// backends down with it when the test binary dies.
+		dieWithParent(cmd, syscall.SIGQUIT)
+		return cmd
+	}, func(exited <-chan struct{}) error { return p.waitReady(exited, 30*time.Second) },
+		func() string { return logTail(p.logFile()) })
+	if err != nil {
+		return fmt.Errorf("testenv: postgres: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	if err := p.waitReady(exited, 30*time.Second); err != nil {
-		cmd.Process.Kill()
-		<-exited
-		return fmt.Errorf("testenv: postgres: %w\n%s", err, logTail(p.logFile()))
-	}
-	p.cmd, p.exited = cmd, exited
 	return nil
 }
 
@@ -226,21 +214,7 @@ func (p *PostgresServer) waitReady(exited <-chan struct{}, timeout time.Duration
 
 // Stop shuts the server down (fast shutdown: clients are disconnected) and
 // waits for it to exit. Stopping a stopped server does nothing.
-func (p *PostgresServer) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.cmd, p.exited = nil, nil
-}
+func (p *PostgresServer) Stop() { p.stop(syscall.SIGINT) }
 
 // Addr is host:port of the server.
 func (p *PostgresServer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }

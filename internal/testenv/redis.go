@@ -99,7 +99,7 @@ func (r *RedisServer) Start() {
 }
 
 func (r *RedisServer) start() error {
-	return r.process.start([]string{r.bin, r.config},
+	return r.process.start(killed(r.bin, r.config),
 		func(exited <-chan struct{}) error { return waitRedis(r.Addr(), exited, 10*time.Second) },
 		func() string { return logTail(filepath.Join(r.dir, "redis.log")) })
 }
