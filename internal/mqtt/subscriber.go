@@ -97,6 +97,9 @@ type Subscriber struct {
 	queue  queue
 	lost   chan error
 	status atomic.Pointer[string]
+	// connectedOnce is the connect loop's own: a later session up is a
+	// reconnection.
+	connectedOnce bool
 }
 
 // New checks the options and builds the client; nothing connects before
@@ -206,7 +209,7 @@ func (s *Subscriber) Run(ctx context.Context) {
 
 func (s *Subscriber) connectLoop(ctx context.Context) {
 	backoff := s.opts.RetryMin
-	lastErr, connectedOnce := "", false
+	lastErr := ""
 	for ctx.Err() == nil {
 		s.gen.Add(1)
 		s.queue.clear()
@@ -228,12 +231,6 @@ func (s *Subscriber) connectLoop(ctx context.Context) {
 			continue
 		}
 		backoff, lastErr = s.opts.RetryMin, ""
-		if connectedOnce {
-			s.obs.MQTTReconnect()
-		}
-		connectedOnce = true
-		s.setStatus("connected")
-		s.obs.MQTTConnected(true)
 		s.log.Info("mqtt: connected", "broker", s.addr.host, "clientId", s.opts.Broker.ClientID, "topic", s.opts.Topic)
 		select {
 		case <-ctx.Done():
@@ -264,7 +261,7 @@ func (s *Subscriber) connect(ctx context.Context) error {
 	if err := wait(ctx, s.client.Connect()); err != nil {
 		return connectError(err)
 	}
-	s.setStatus("connected")
+	s.up()
 	tok := s.client.Subscribe(s.opts.Topic, 1, nil)
 	// A subscription of a persistent session is kept for resumption when
 	// the connection drops: its token may then never complete.
@@ -279,13 +276,27 @@ func (s *Subscriber) connect(ctx context.Context) error {
 	}
 	if err != nil {
 		s.client.Disconnect(0)
+		s.obs.MQTTConnected(false)
 		return fmt.Errorf("subscribe %q: %w", s.opts.Topic, err)
 	}
 	if codes := tok.(*paho.SubscribeToken).Result(); codes[s.opts.Topic] > 2 {
 		s.client.Disconnect(0)
+		s.obs.MQTTConnected(false)
 		return fmt.Errorf("the broker refused the subscription to %q (not authorized for it?)", s.opts.Topic)
 	}
 	return nil
+}
+
+// up marks the session up, in the status, the gauge and the count of
+// reconnections at once, so that no reader sees "connected" in one and not
+// in the others.
+func (s *Subscriber) up() {
+	if s.connectedOnce {
+		s.obs.MQTTReconnect()
+	}
+	s.connectedOnce = true
+	s.obs.MQTTConnected(true)
+	s.setStatus("connected")
 }
 
 // connectError says in plain words what a refused CONNECT means.
