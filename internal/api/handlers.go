@@ -58,7 +58,9 @@ func (s *server) checkZone(field, id string) error {
 
 func (s *server) postReadings(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-	in, err := DecodeReadings(r.Body)
+	// The announced size sizes the buffer, never beyond the limit: a
+	// client that announces more is refused when it sends it.
+	in, err := decodeReadingBody(r.Body, min(r.ContentLength, s.maxBody))
 	if err != nil {
 		return err
 	}

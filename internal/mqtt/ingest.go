@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +119,7 @@ func (s *Subscriber) decode(in inbound) *message {
 		m.err = crowd.Invalidf("retain", "a retained message is not a reading; publish readings without the retain flag (and clear this one with an empty retained message)")
 		return m
 	}
-	m.readings, m.err = api.DecodeReadings(bytes.NewReader(payload))
+	m.readings, m.err = api.DecodeReadingBytes(payload)
 	if m.err != nil {
 		return m
 	}
