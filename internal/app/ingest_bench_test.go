@@ -21,6 +21,68 @@ import (
 // the rules, the answer) on a real SQLite file. Not the network: that is
 // `crowdrisk bench --ingest --sensors` (BENCHMARKS.md).
 func BenchmarkPostReading(b *testing.B) {
+	h := benchHandler(b)
+	const sensors = 1000
+	last := make([]int64, sensors)
+	var body []byte
+	w := &discardWriter{h: http.Header{}}
+	start := time.Now()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := i % sensors
+		ts := max(time.Now().UnixMilli(), last[s]+1)
+		last[s] = ts
+		// Around the warning threshold, so levels change and alerts commit
+		// now and then, as in a real crowd.
+		d := 3 + float64((time.Since(start).Milliseconds()/97+int64(s))%100)/100
+		body = fmt.Appendf(body[:0], `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
+			s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
+		post(b, h, w, body)
+	}
+}
+
+// BenchmarkPostBatch is the same engine taking batches of 1,000 readings
+// (a gateway's upload, BENCHMARKS (d)); b.N counts batches.
+func BenchmarkPostBatch(b *testing.B) {
+	h := benchHandler(b)
+	const sensors, batch = 1000, 1000
+	last := make([]int64, sensors)
+	var body []byte
+	w := &discardWriter{h: http.Header{}}
+	start := time.Now()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		body = append(body[:0], '[')
+		for j := range batch {
+			s := (i*batch + j) % sensors
+			ts := max(time.Now().UnixMilli(), last[s]+1)
+			last[s] = ts
+			d := 3 + float64((time.Since(start).Milliseconds()/97+int64(s))%100)/100
+			if j > 0 {
+				body = append(body, ',')
+			}
+			body = fmt.Appendf(body, `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
+				s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
+		}
+		body = append(body, ']')
+		post(b, h, w, body)
+	}
+}
+
+func post(b *testing.B, h http.Handler, w *discardWriter, body []byte) {
+	r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/api/crowd-risk/readings", bytes.NewReader(body))
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header.Set("Content-Type", "application/json")
+	w.reset()
+	h.ServeHTTP(w, r)
+	if w.status != http.StatusAccepted {
+		b.Fatalf("status %d", w.status)
+	}
+}
+
+// benchHandler is the whole engine's handler over a 50-zone venue and a
+// real SQLite file.
+func benchHandler(b *testing.B) http.Handler {
 	dir := b.TempDir()
 	var v strings.Builder
 	v.WriteString(`{"name": "Bench venue", "zones": [`)
@@ -45,31 +107,7 @@ func BenchmarkPostReading(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.abandon)
-	h := a.server.Handler
-	const sensors = 1000
-	last := make([]int64, sensors)
-	var body []byte
-	w := &discardWriter{h: http.Header{}}
-	start := time.Now()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		s := i % sensors
-		ts := max(time.Now().UnixMilli(), last[s]+1)
-		last[s] = ts
-		// Around the warning threshold, so levels change and alerts commit
-		// now and then, as in a real crowd.
-		d := 3 + float64((time.Since(start).Milliseconds()/97+int64(s))%100)/100
-		body = fmt.Appendf(body[:0], `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
-			s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
-		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/api/crowd-risk/readings", bytes.NewReader(body))
-		r.RemoteAddr = "127.0.0.1:40000"
-		r.Header.Set("Content-Type", "application/json")
-		w.reset()
-		h.ServeHTTP(w, r)
-		if w.status != http.StatusAccepted {
-			b.Fatalf("status %d", w.status)
-		}
-	}
+	return a.server.Handler
 }
 
 // discardWriter is a ResponseWriter that keeps only the status.
