@@ -7,6 +7,7 @@ package crowd
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // Level is a risk level. The order matters: higher is worse.
@@ -42,8 +43,31 @@ func ParseLevel(s string) (Level, error) {
 	return Normal, fmt.Errorf("unknown level %q (want one of normal, watch, warning, critical, emergency)", s)
 }
 
-// MarshalJSON writes the level's name.
-func (l Level) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
+// levelJSON is each level's name as a JSON string.
+var levelJSON = func() (t [len(levelNames)]string) {
+	for i, n := range levelNames {
+		t[i] = `"` + n + `"`
+	}
+	return t
+}()
+
+// MarshalJSON writes the level's name, as json.Marshal(l.String()) would
+// (the names, and level(-3) for a level out of range, need no escaping),
+// without its reflection. The slice is the caller's own.
+//
+// Not MarshalText: encoding/json would then also use it for a map key,
+// which is the number today (a map[Level] encodes as {"3":…}).
+func (l Level) MarshalJSON() ([]byte, error) { return l.appendJSON(nil), nil }
+
+// appendJSON appends the level as MarshalJSON writes it.
+func (l Level) appendJSON(dst []byte) []byte {
+	if l < Normal || l > Emergency {
+		dst = append(dst, `"level(`...)
+		dst = strconv.AppendInt(dst, int64(l), 10)
+		return append(dst, `)"`...)
+	}
+	return append(dst, levelJSON[l]...)
+}
 
 // UnmarshalJSON reads a level's name.
 func (l *Level) UnmarshalJSON(b []byte) error {
