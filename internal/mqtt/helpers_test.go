@@ -47,7 +47,7 @@ type testEngine struct {
 	hold     chan struct{} // when set, Ingest waits for it
 }
 
-func newTestEngine(t *testing.T) *testEngine {
+func newTestEngine(t testing.TB) *testEngine {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crowdrisk.db"))
@@ -131,7 +131,7 @@ func (r *running) stop() {
 	<-r.done
 }
 
-func startSubscriber(t *testing.T, b *testenv.MosquittoServer, clientID string, eng Ingester, mod ...func(*Options)) *running {
+func startSubscriber(t testing.TB, b *testenv.MosquittoServer, clientID string, eng Ingester, mod ...func(*Options)) *running {
 	t.Helper()
 	r := &running{obs: &testObserver{}, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	opts := Options{Broker: Broker{URL: b.URL(), ClientID: clientID}, Engine: eng, Observer: r.obs,
@@ -152,12 +152,12 @@ func startSubscriber(t *testing.T, b *testenv.MosquittoServer, clientID string, 
 	return r
 }
 
-func (r *running) waitConnected(t *testing.T) {
+func (r *running) waitConnected(t testing.TB) {
 	t.Helper()
 	waitFor(t, 10*time.Second, func() bool { return r.Connected() }, func() string { return r.Status() + "\n" + r.log.String() })
 }
 
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool, what func() string) {
+func waitFor(t testing.TB, timeout time.Duration, ok func() bool, what func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {

@@ -26,7 +26,7 @@ func (m *fakeMessage) Ack()              { m.acked = true }
 // BenchmarkPipeline is the subscriber's work per single-reading message,
 // decoding to acknowledgement, on the real engine, in chunks of 1,000.
 func BenchmarkPipeline(b *testing.B) {
-	eng := newTestEngine(&testing.T{})
+	eng := newTestEngine(b)
 	s, err := New(Options{Broker: Broker{URL: "mqtt://127.0.0.1:1", ClientID: "bench"}, Engine: eng})
 	if err != nil {
 		b.Fatal(err)

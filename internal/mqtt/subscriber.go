@@ -152,6 +152,7 @@ func New(opts Options) (*Subscriber, error) {
 	o := addr.clientOptions(opts.Broker.ClientID).
 		SetCleanSession(false). // the persistent session
 		SetAutoAckDisabled(true).
+		SetStore(nullStore{}). // the broker's session keeps what matters
 		// In order, in Paho's reading goroutine: onMessage only queues.
 		SetOrderMatters(true).
 		// Every message, whatever subscription it came by: a persistent
