@@ -68,10 +68,7 @@ func (s *server) postReadings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return crowd.PrefixField(err, "readings")
 	}
-	writeJSON(w, http.StatusAccepted, struct {
-		Accepted int                    `json:"accepted"`
-		Readings []crowd.DensityReading `json:"readings"`
-	}{len(out), nonNil(out)})
+	writeIngestAnswer(w, out)
 	return nil
 }
 
