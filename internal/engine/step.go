@@ -181,7 +181,31 @@ func (e *Engine) publishLocked(s *step) {
 
 func densityEvent(id event.ID, r crowd.DensityReading) *event.Event {
 	return &event.Event{ID: id, Topic: event.TopicDensity, Type: event.TypeDensity,
-		Key: r.ZoneID, StateKey: "zone:" + r.ZoneID, Data: message(event.TypeDensity, r)}
+		Key: r.ZoneID, StateKey: "zone:" + r.ZoneID, Data: densityMessage(r)}
+}
+
+// densityPrefix is what message(event.TypeDensity, …) writes before the
+// reading.
+var densityPrefix = func() []byte {
+	typ, err := json.Marshal(event.TypeDensity)
+	if err != nil {
+		panic(err)
+	}
+	return append(append([]byte(`{"type":`), typ...), `,"data":`...)
+}()
+
+// densityMessage is message(event.TypeDensity, r), byte for byte, with the
+// reading encoded by AppendJSON instead of reflection: there is one per
+// reading taken. A reading json.Marshal cannot encode (a NaN) gets
+// message's error payload.
+func densityMessage(r crowd.DensityReading) []byte {
+	var scratch [512]byte
+	b := append(scratch[:0], densityPrefix...)
+	if b = r.AppendJSON(b); len(b) == len(densityPrefix) {
+		return message(event.TypeDensity, r)
+	}
+	b = append(b, '}')
+	return append([]byte(nil), b...) // of its size: events are kept a while
 }
 
 func alertEvent(id event.ID, a crowd.Alert) *event.Event {
