@@ -5,26 +5,27 @@ import (
 	"crypto/tls"
 	"net"
 	"net/url"
-	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/crowdrisk/crowdrisk/internal/combine"
 )
 
 // The connection under the MQTT client. Paho reads a packet's fixed header
 // a byte at a time from the socket and writes every packet, each PUBACK
 // included, with a write(2) of its own: at one reading per message that
 // was a third of the engine's CPU (BENCHMARKS.md, "MQTT ingest"). Here reads
-// go through a buffer, and writes are combined: a packet is copied to a
-// buffer and leaves, with whatever else came meanwhile, in one write(2) at
-// most linger after it came.
+// go through a buffer, and writes are combined (package combine): a packet
+// leaves, with whatever else came meanwhile, in one write(2) at most
+// linger after it came.
 //
-// The connection owns its socket's write deadline: each write(2) must be
-// done within writeTimeout, else the connection is closed, which the
-// client's reader sees at once (and Subscriber.Run reconnects). A write the
-// client made before that is then lost with the connection, as it would
-// have been in the socket's buffer: MQTT's acknowledgements make it good
-// (an unacknowledged message comes again).
+// A socket write that takes longer than the client's write timeout closes
+// the connection, which the client's reader sees at once (and
+// Subscriber.Run reconnects). A write the client made before that is then
+// lost with the connection, as it would have been in the socket's buffer:
+// MQTT's acknowledgements make it good (an unacknowledged message comes
+// again).
 
 const (
 	// combineLinger bounds how long a packet may wait for company: a
@@ -32,8 +33,8 @@ const (
 	// unacknowledged messages is a thousand), a write(2) per message costs
 	// the engine dearly.
 	combineLinger = time.Millisecond
-	// combineMax is how much may wait before a write goes to the socket at
-	// once, and the read buffer's size.
+	// combineMax is how much may wait before the writes go to the socket
+	// at once, and the read buffer's size.
 	combineMax = 64 << 10
 )
 
@@ -56,80 +57,17 @@ func openConn(uri *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	return newCombiningConn(c, combineLinger, o.WriteTimeout), nil
 }
 
-type combiningConn struct {
-	net.Conn
-	r            *bufio.Reader
-	linger       time.Duration
-	writeTimeout time.Duration
-
-	mu    sync.Mutex
-	buf   []byte
-	armed bool  // a flush is scheduled
-	err   error // the socket failed: every later write fails
+// bufferedConn is a combining connection (package combine) whose reads go
+// through a buffer.
+type bufferedConn struct {
+	*combine.Conn
+	r *bufio.Reader
 }
 
-func newCombiningConn(c net.Conn, linger, writeTimeout time.Duration) *combiningConn {
-	if writeTimeout <= 0 {
-		writeTimeout = 10 * time.Second
-	}
-	return &combiningConn{Conn: c, r: bufio.NewReaderSize(c, combineMax), linger: linger, writeTimeout: writeTimeout}
+func newCombiningConn(c net.Conn, linger, writeTimeout time.Duration) *bufferedConn {
+	cc := combine.New(c, linger, writeTimeout, combineMax)
+	cc.Start()
+	return &bufferedConn{Conn: cc, r: bufio.NewReaderSize(c, combineMax)}
 }
 
-func (c *combiningConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-func (c *combiningConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		return 0, c.err
-	}
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= combineMax {
-		return len(p), c.flushLocked()
-	}
-	if !c.armed {
-		c.armed = true
-		time.AfterFunc(c.linger, c.flush)
-	}
-	return len(p), nil
-}
-
-// SetWriteDeadline is the client's per-packet deadline: a buffered write
-// cannot be late, and the socket's own writes have theirs (flushLocked).
-func (c *combiningConn) SetWriteDeadline(time.Time) error { return nil }
-
-// SetDeadline sets the read side only, for the same reason.
-func (c *combiningConn) SetDeadline(t time.Time) error { return c.Conn.SetReadDeadline(t) }
-
-func (c *combiningConn) flush() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.armed = false
-	c.flushLocked()
-}
-
-func (c *combiningConn) flushLocked() error {
-	if c.err != nil || len(c.buf) == 0 {
-		return c.err
-	}
-	c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	_, err := c.Conn.Write(c.buf)
-	c.buf = c.buf[:0]
-	if err != nil {
-		c.err = err
-		c.Conn.Close() // the client's reader fails now, not at the next keep-alive
-		return err
-	}
-	c.Conn.SetWriteDeadline(time.Time{})
-	return nil
-}
-
-// Close sends what waits (a DISCONNECT, the last acknowledgements), then
-// closes.
-func (c *combiningConn) Close() error {
-	c.mu.Lock()
-	c.flushLocked()
-	c.err = net.ErrClosed
-	c.mu.Unlock()
-	return c.Conn.Close()
-}
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/combine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
 )
@@ -92,7 +93,7 @@ func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 			}
 			CombineHTTP2(c, s)
 			if tc, ok := c.(*tls.Conn); ok && s == http.StateActive {
-				if cc, ok := tc.NetConn().(*combiningConn); ok && cc.on.Load() {
+				if cc, ok := tc.NetConn().(*combine.Conn); ok && cc.Combining() {
 					f.combined.Store(true)
 				}
 			}
