@@ -4,44 +4,21 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
-
-// countingConn counts the write(2)s that reach a real socket.
-type countingConn struct {
-	net.Conn
-	writes atomic.Int64
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
 
 // pair is a loopback TCP connection whose one side combines its writes
 // (started) over a socket that counts them; peer is the other side.
-func pair(t *testing.T, linger, timeout time.Duration, max int) (c *Conn, sock *countingConn, peer net.Conn) {
+func pair(t *testing.T, linger, timeout time.Duration, max int) (c *Conn, sock *testenv.CountingConn, peer net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	peer, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock = &countingConn{Conn: <-accepted}
+	raw, peer := testenv.TCPPair(t)
+	sock = &testenv.CountingConn{Conn: raw}
 	c = New(sock, linger, timeout, max)
 	c.Start()
-	t.Cleanup(func() { c.Close(); peer.Close() })
+	t.Cleanup(func() { c.Close() })
 	return c, sock, peer
 }
 
@@ -70,7 +47,7 @@ func TestWritesWithinTheLingerLeaveTogether(t *testing.T) {
 	if !bytes.Equal(readN(t, peer, want.Len()), want.Bytes()) {
 		t.Fatal("bytes differ or out of order")
 	}
-	if n := sock.writes.Load(); n != 1 {
+	if n := sock.Writes.Load(); n != 1 {
 		t.Fatalf("100 writes within the linger took %d socket writes, want 1", n)
 	}
 	start := time.Now()
@@ -168,7 +145,7 @@ func TestWritesPassThroughUntilStart(t *testing.T) {
 	if got := readN(t, peer, 9); string(got) != "abcabcabc" {
 		t.Fatalf("read %q", got)
 	}
-	if n := sock.writes.Load(); n != 3 {
+	if n := sock.Writes.Load(); n != 3 {
 		t.Fatalf("%d socket writes, want 3 (no combining)", n)
 	}
 	if err := c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {

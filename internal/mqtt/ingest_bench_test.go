@@ -38,5 +38,7 @@ func BenchmarkOneReadingPerMessage(b *testing.B) {
 		b.Fatalf("mosquitto_pub: %v %s", err, out)
 	}
 	waitFor(b, 120*time.Second, func() bool { return eng.accepted.Load() == int64(b.N) },
-		func() string { return fmt.Sprint("accepted ", eng.accepted.Load(), " of ", b.N, "\n", sub.log.String()) })
+		func() string {
+			return fmt.Sprint("accepted ", eng.accepted.Load(), " of ", b.N, "\n", sub.log.String())
+		})
 }
