@@ -60,9 +60,20 @@ func (q *queue) clear() {
 type message struct {
 	inbound
 	readings []crowd.ReadingInput
-	err      error  // why it is refused (dead-lettered); nil: good so far
-	sensor   string // whom the log's rate limit is per
+	err      error // why it is refused (dead-lettered); nil: good so far
+	// named is the reading whose sensor the log's rate limit counts a
+	// refusal against (-1: none, the topic then). An index, not the key:
+	// the key is a string built per message, and only refusals need it.
+	named    int
 	accepted bool
+}
+
+// source is whom the log's rate limit is per: the sensor, else the topic.
+func (m *message) source() string {
+	if m.named >= 0 && m.named < len(m.readings) {
+		return sensorKey(m.readings[m.named])
+	}
+	return "topic:" + m.msg.Topic()
 }
 
 // ingestLoop hands the engine what arrived while it was busy with the
@@ -105,7 +116,7 @@ func (s *Subscriber) ingestLoop(ctx context.Context) {
 // state, so that one message's bad reading does not refuse the batch it
 // would share with others.
 func (s *Subscriber) decode(in inbound) *message {
-	m := &message{inbound: in, sensor: "topic:" + in.msg.Topic()}
+	m := &message{inbound: in, named: -1}
 	payload := in.msg.Payload()
 	switch {
 	case len(payload) > s.opts.MaxPayload:
@@ -123,14 +134,14 @@ func (s *Subscriber) decode(in inbound) *message {
 	if m.err != nil {
 		return m
 	}
-	m.sensor = sensorKey(m.readings[0])
+	m.named = 0
 	for i, r := range m.readings {
 		err := r.Check()
 		if err == nil && !s.zones[r.ZoneID] {
 			err = crowd.Invalidf("zoneId", "unknown zone %q", r.ZoneID)
 		}
 		if err != nil {
-			m.err, m.sensor = crowd.PrefixField(err, fmt.Sprintf("readings[%d]", i)), sensorKey(r)
+			m.err, m.named = crowd.PrefixField(err, fmt.Sprintf("readings[%d]", i)), i
 			return m
 		}
 	}
@@ -165,9 +176,9 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 		if m.err != nil && m.gen == gen && !redelivered(m) {
 			dead = append(dead, m)
 			tokens = append(tokens, s.client.Publish(s.opts.DeadLetterTopic, 1, false, deadLetter(m)))
-			if ok, suppressed := limiter.allow(m.sensor, time.Now()); ok {
+			if ok, suppressed := limiter.allow(m.source(), time.Now()); ok {
 				s.log.Warn("mqtt: message refused; sent to the dead-letter topic", "topic", m.msg.Topic(),
-					"source", m.sensor, "err", m.err, "deadLetter", s.opts.DeadLetterTopic, "suppressed", suppressed)
+					"source", m.source(), "err", m.err, "deadLetter", s.opts.DeadLetterTopic, "suppressed", suppressed)
 			}
 		}
 	}
@@ -288,7 +299,7 @@ func (s *Subscriber) ingest(ctx context.Context, chunk []*message) bool {
 		for starts[j] > i {
 			j--
 		}
-		good[j].err = reprefix(err, i-starts[j], rest)
+		good[j].err, good[j].named = reprefix(err, i-starts[j], rest), i-starts[j]
 		good = append(good[:j:j], good[j+1:]...)
 	}
 	return true
