@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -14,47 +13,6 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/api"
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 )
-
-// inbound is a message as it arrived, tagged with its connection.
-type inbound struct {
-	msg      paho.Message
-	gen      uint64
-	received time.Time
-}
-
-// queue is what Paho handed over and the engine has not taken yet. It
-// never blocks the producer (see onMessage); the broker bounds it.
-type queue struct {
-	mu    sync.Mutex
-	items []inbound
-	ready chan struct{}
-}
-
-func (q *queue) init() { q.ready = make(chan struct{}, 1) }
-
-func (q *queue) push(in inbound) {
-	q.mu.Lock()
-	q.items = append(q.items, in)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) takeAll() []inbound {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	items := q.items
-	q.items = nil
-	return items
-}
-
-func (q *queue) clear() {
-	q.mu.Lock()
-	q.items = nil
-	q.mu.Unlock()
-}
 
 // message is a decoded inbound message and its fate.
 type message struct {

@@ -72,6 +72,10 @@ type Options struct {
 	// LogEvery is how often one sensor's refused messages are logged
 	// (default a minute; the rest are counted and dead-lettered only).
 	LogEvery time.Duration
+	// MaxQueued and MaxQueuedBytes bound the messages taken from the
+	// broker and not yet handed to the engine (default 50,000 and 64 MiB;
+	// see queue.go).
+	MaxQueued, MaxQueuedBytes int
 }
 
 // Defaults.
@@ -126,6 +130,12 @@ func New(opts Options) (*Subscriber, error) {
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(10*time.Second, opts.RetryMin)
 	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 50_000
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 64 << 20
+	}
 	if opts.LogEvery <= 0 {
 		opts.LogEvery = time.Minute
 	}
@@ -147,7 +157,7 @@ func New(opts Options) (*Subscriber, error) {
 	for _, z := range opts.Engine.Venue().Zones {
 		s.zones[z.ID] = true
 	}
-	s.queue.init()
+	s.queue.init(opts.MaxQueued, opts.MaxQueuedBytes)
 	s.setStatus("connecting")
 	o := addr.clientOptions(opts.Broker.ClientID).
 		SetCleanSession(false). // the persistent session
@@ -203,6 +213,10 @@ func (s *Subscriber) Run(ctx context.Context) {
 	go func() { defer wg.Done(); s.ingestLoop(ctx) }()
 	s.connectLoop(ctx)
 	wg.Wait()
+	// Nothing takes from the queue any more: a push waiting for room
+	// returns (what it held stays unacknowledged, with the broker), and
+	// Paho's router can stop.
+	s.queue.close()
 	s.client.Disconnect(500) // flushes the last acknowledgements
 	s.obs.MQTTConnected(false)
 	s.setStatus("connecting: stopped")
