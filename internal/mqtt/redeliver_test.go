@@ -1,0 +1,40 @@
+package mqtt
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
+)
+
+// TestTakenMessagesDoNotComeAgain: what one engine took (and so
+// acknowledged) is not sent again to the next engine of the same session.
+func TestTakenMessagesDoNotComeAgain(t *testing.T) {
+	b := testenv.Mosquitto(t, testenv.WithMaxInflight(1000))
+	eng := newTestEngine(t)
+	first := startSubscriber(t, b, "engine-1", eng)
+	first.waitConnected(t)
+	p := dial(t, b)
+	const n = 30000
+	base := time.Now().UnixMilli() - 60_000
+	var toks []paho.Token
+	for i := range n {
+		toks = append(toks, p.Publish("crowdrisk/readings/n", []byte(reading("north-stand", fmt.Sprintf("s-%d", i%4), 1, base+int64(i)))))
+	}
+	for _, tok := range toks {
+		tok.Wait()
+	}
+	waitFor(t, 60*time.Second, func() bool { return eng.accepted.Load() == n },
+		func() string { return fmt.Sprintf("accepted %d of %d", eng.accepted.Load(), n) })
+	first.stop()
+	eng2 := newTestEngine(t)
+	second := startSubscriber(t, b, "engine-1", eng2)
+	second.waitConnected(t)
+	time.Sleep(2 * time.Second)
+	if got := eng2.accepted.Load(); got != 0 {
+		t.Fatalf("the next engine got %d readings the first had taken", got)
+	}
+}
