@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
@@ -19,15 +17,8 @@ func TestBurstArrivesWhole(t *testing.T) {
 	sub.waitConnected(t)
 	p := dial(t, b)
 	const n = 30000
-	base := time.Now().UnixMilli() - 60_000
-	var toks []paho.Token
 	t0 := time.Now()
-	for i := range n {
-		toks = append(toks, p.Publish("crowdrisk/readings/n", []byte(reading("north-stand", fmt.Sprintf("s-%d", i%4), 1, base+int64(i)))))
-	}
-	for _, tok := range toks {
-		tok.Wait()
-	}
+	publishBurst(t, p, n)
 	t.Logf("published in %s; accepted so far %d", time.Since(t0), eng.accepted.Load())
 	waitFor(t, 60*time.Second, func() bool { return eng.accepted.Load() == n },
 		func() string {

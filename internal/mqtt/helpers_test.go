@@ -247,3 +247,18 @@ func countLines(log, substr string) int {
 	}
 	return n
 }
+
+// publishBurst publishes n one-reading messages for north-stand from four
+// sensors, timestamps a minute ago onwards, as fast as the client sends
+// them, and waits until the broker has them all.
+func publishBurst(t testing.TB, p *Publisher, n int) {
+	t.Helper()
+	base := time.Now().UnixMilli() - 60_000
+	toks := make([]paho.Token, 0, n)
+	for i := range n {
+		toks = append(toks, p.Publish("crowdrisk/readings/n", []byte(reading("north-stand", fmt.Sprintf("s-%d", i%4), 1, base+int64(i)))))
+	}
+	for _, tok := range toks {
+		tok.Wait()
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
@@ -79,14 +77,7 @@ func TestBacklogStaysBounded(t *testing.T) {
 	sub.waitConnected(t)
 	p := dial(t, b)
 	const n = 20000
-	base := time.Now().UnixMilli() - 60_000
-	var toks []paho.Token
-	for i := range n {
-		toks = append(toks, p.Publish("crowdrisk/readings/n", []byte(reading("north-stand", fmt.Sprintf("s-%d", i%4), 1, base+int64(i)))))
-	}
-	for _, tok := range toks {
-		tok.Wait()
-	}
+	publishBurst(t, p, n)
 	peak := 0
 	for range 50 { // the broker pushes while the engine is held
 		peak = max(peak, sub.queue.len())

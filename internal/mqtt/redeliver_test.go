@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
@@ -19,14 +17,7 @@ func TestTakenMessagesDoNotComeAgain(t *testing.T) {
 	first.waitConnected(t)
 	p := dial(t, b)
 	const n = 30000
-	base := time.Now().UnixMilli() - 60_000
-	var toks []paho.Token
-	for i := range n {
-		toks = append(toks, p.Publish("crowdrisk/readings/n", []byte(reading("north-stand", fmt.Sprintf("s-%d", i%4), 1, base+int64(i)))))
-	}
-	for _, tok := range toks {
-		tok.Wait()
-	}
+	publishBurst(t, p, n)
 	waitFor(t, 60*time.Second, func() bool { return eng.accepted.Load() == n },
 		func() string { return fmt.Sprintf("accepted %d of %d", eng.accepted.Load(), n) })
 	first.stop()
