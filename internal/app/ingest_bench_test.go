@@ -22,21 +22,12 @@ import (
 // `crowdrisk bench --ingest --sensors` (BENCHMARKS.md).
 func BenchmarkPostReading(b *testing.B) {
 	h := benchHandler(b)
-	const sensors = 1000
-	last := make([]int64, sensors)
+	g := newBenchSensors(1000)
 	var body []byte
 	w := &discardWriter{h: http.Header{}}
-	start := time.Now()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		s := i % sensors
-		ts := max(time.Now().UnixMilli(), last[s]+1)
-		last[s] = ts
-		// Around the warning threshold, so levels change and alerts commit
-		// now and then, as in a real crowd.
-		d := 3 + float64((time.Since(start).Milliseconds()/97+int64(s))%100)/100
-		body = fmt.Appendf(body[:0], `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
-			s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
+		body = g.appendReading(body[:0], i)
 		post(b, h, w, body)
 	}
 }
@@ -45,28 +36,45 @@ func BenchmarkPostReading(b *testing.B) {
 // (a gateway's upload, BENCHMARKS (d)); b.N counts batches.
 func BenchmarkPostBatch(b *testing.B) {
 	h := benchHandler(b)
-	const sensors, batch = 1000, 1000
-	last := make([]int64, sensors)
+	const batch = 1000
+	g := newBenchSensors(1000)
 	var body []byte
 	w := &discardWriter{h: http.Header{}}
-	start := time.Now()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		body = append(body[:0], '[')
 		for j := range batch {
-			s := (i*batch + j) % sensors
-			ts := max(time.Now().UnixMilli(), last[s]+1)
-			last[s] = ts
-			d := 3 + float64((time.Since(start).Milliseconds()/97+int64(s))%100)/100
 			if j > 0 {
 				body = append(body, ',')
 			}
-			body = fmt.Appendf(body, `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
-				s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
+			body = g.appendReading(body, i*batch+j)
 		}
 		body = append(body, ']')
 		post(b, h, w, body)
 	}
+}
+
+// benchSensors are the benchmarks' sensors: sensor i%n of zone i%50, each
+// with strictly increasing timestamps.
+type benchSensors struct {
+	last  []int64
+	start time.Time
+}
+
+func newBenchSensors(n int) *benchSensors {
+	return &benchSensors{last: make([]int64, n), start: time.Now()}
+}
+
+// appendReading appends the i-th reading as JSON.
+func (g *benchSensors) appendReading(dst []byte, i int) []byte {
+	s := i % len(g.last)
+	ts := max(time.Now().UnixMilli(), g.last[s]+1)
+	g.last[s] = ts
+	// Around the warning threshold, so levels change and alerts commit
+	// now and then, as in a real crowd.
+	d := 3 + float64((time.Since(g.start).Milliseconds()/97+int64(s))%100)/100
+	return fmt.Appendf(dst, `{"zoneId":"z%02d","sensorId":"s%04d","density":%s,"timestamp":%d}`,
+		s%50, s, strconv.FormatFloat(d, 'f', 3, 64), ts)
 }
 
 func post(b *testing.B, h http.Handler, w *discardWriter, body []byte) {
