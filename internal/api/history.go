@@ -63,7 +63,8 @@ type HistoryAnswer struct {
 	ZoneID string `json:"zoneId"`
 	From   int64  `json:"from"`
 	To     int64  `json:"to"`
-	// Resolution is "raw" (every judged reading: Points are HistoryPoint)
+	// Resolution is "raw" (a zone's worst judged reading of each second:
+	// Points are HistoryPoint)
 	// or "minute" (Points are HistoryMinute).
 	Resolution string `json:"resolution"`
 	Points     any    `json:"points"`
@@ -73,8 +74,8 @@ type HistoryAnswer struct {
 	Next      *int64 `json:"next,omitempty"`
 }
 
-// zoneHistory serves GET /zones/{id}/history?from=<ms>&to=<ms>: every
-// judged reading when the whole range lies within the raw retention,
+// zoneHistory serves GET /zones/{id}/history?from=<ms>&to=<ms>: the
+// per-second points when the whole range lies within the raw retention,
 // one-minute aggregates when it reaches further back.
 func (s *server) zoneHistory(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")

@@ -11,8 +11,9 @@ import (
 )
 
 // The stored density history (issue 13). Every judged reading is recorded
-// under the engine's lock, but only into memory: a slice append and a map
-// update, never the store. A writer outside the lock takes what was
+// under the engine's lock, but only into memory: a point per zone and
+// second (the worst of that second) and the minute's aggregates, never the
+// store. A writer outside the lock takes what was
 // recorded once a second and writes it in one transaction, so 40,000
 // readings a second cost one commit a second, and a slow or failing store
 // delays neither a reading nor an alert. What cannot be written (the store
@@ -22,7 +23,8 @@ import (
 // HistoryOptions configure the stored density history. Zero values take
 // the defaults.
 type HistoryOptions struct {
-	// Raw is how long every judged reading is kept (default 1 h).
+	// Raw is how long the per-second points are kept: each zone's worst
+	// judged reading of each second (default 1 h).
 	Raw time.Duration
 	// Keep is how long the one-minute aggregates are kept (default 720 h).
 	Keep time.Duration
@@ -31,10 +33,10 @@ type HistoryOptions struct {
 	// PruneEvery is how often what is older than Raw and Keep is deleted
 	// (default 1 min).
 	PruneEvery time.Duration
-	// MaxPending bounds the readings waiting for the next write (default
-	// 100,000, over two seconds of the fastest measured ingest); beyond
-	// it new readings' points are dropped and counted. Minute aggregates
-	// and the latest readings still take them.
+	// MaxPending bounds the points waiting for the next write (default
+	// 100,000; a zone adds at most one a second); beyond it new points
+	// are dropped and counted. Minute aggregates and the latest readings
+	// still take every reading.
 	MaxPending int
 }
 
