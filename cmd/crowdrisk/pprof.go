@@ -16,12 +16,16 @@ import (
 	"net/http"
 	_ "net/http/pprof" // registers on http.DefaultServeMux, which only this listener serves
 	"os"
+	"strings"
 )
 
 func init() {
 	addr := os.Getenv("CROWDRISK_PPROF_ADDR")
 	if addr == "" {
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] != "serve" && !strings.HasPrefix(os.Args[1], "-") {
+		return // bench, replay, chaos: the engine is what is profiled
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
