@@ -28,7 +28,9 @@ func TestRefusalRefusesOnlyItsMessage(t *testing.T) {
 	}
 	var chunk []*message
 	for _, p := range payloads {
-		chunk = append(chunk, s.decode(inbound{msg: &fakeMessage{topic: "t", payload: []byte(p)}, gen: s.gen.Load()}))
+		m := new(message)
+		s.decode(m, inbound{msg: &fakeMessage{topic: "t", payload: []byte(p)}, gen: s.gen.Load()})
+		chunk = append(chunk, m)
 	}
 	if !s.process(context.Background(), chunk, newLogLimiter(time.Minute)) {
 		t.Fatal("not processed")

@@ -45,19 +45,23 @@ func (s *Subscriber) ingestLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		var chunk []*message
+		items := s.queue.takeAll()
+		// One allocation for the messages of this take, not one each.
+		msgs := make([]message, len(items))
+		chunk := make([]*message, 0, len(items))
 		n := 0
-		for _, in := range s.queue.takeAll() {
+		for i, in := range items {
 			if in.gen != s.gen.Load() {
 				continue // the broker sends it again on the new connection
 			}
-			m := s.decode(in)
+			m := &msgs[i]
+			s.decode(m, in)
 			if m.err == nil && n > 0 && n+len(m.readings) > s.opts.MaxBatch {
 				if ctx.Err() != nil || !s.process(ctx, chunk, limiter) {
 					// Stopping: the rest stays with the broker.
 					return
 				}
-				chunk, n = nil, 0
+				chunk, n = chunk[len(chunk):], 0
 			}
 			chunk = append(chunk, m)
 			if m.err == nil {
@@ -67,30 +71,31 @@ func (s *Subscriber) ingestLoop(ctx context.Context) {
 		if len(chunk) > 0 && (ctx.Err() != nil || !s.process(ctx, chunk, limiter)) {
 			return
 		}
+		s.queue.recycle(items)
 	}
 }
 
 // decode applies the HTTP API's decoder and the checks that need no engine
 // state, so that one message's bad reading does not refuse the batch it
 // would share with others.
-func (s *Subscriber) decode(in inbound) *message {
-	m := &message{inbound: in, named: -1}
+func (s *Subscriber) decode(m *message, in inbound) {
+	*m = message{inbound: in, named: -1}
 	payload := in.msg.Payload()
 	switch {
 	case len(payload) > s.opts.MaxPayload:
 		m.err = &crowd.Error{Code: crowd.ErrTooLarge, Field: "readings",
 			Message: fmt.Sprintf("the message has %d bytes; at most %d", len(payload), s.opts.MaxPayload)}
-		return m
+		return
 	case in.msg.Retained():
 		// A retained message is an old one the broker replays to every new
 		// subscription (to us at every reconnection): judged again, a
 		// reading without a timestamp would show a stale crowd as now.
 		m.err = crowd.Invalidf("retain", "a retained message is not a reading; publish readings without the retain flag (and clear this one with an empty retained message)")
-		return m
+		return
 	}
 	m.readings, m.err = api.DecodeReadingBytes(payload)
 	if m.err != nil {
-		return m
+		return
 	}
 	m.named = 0
 	for i, r := range m.readings {
@@ -100,10 +105,9 @@ func (s *Subscriber) decode(in inbound) *message {
 		}
 		if err != nil {
 			m.err, m.named = crowd.PrefixField(err, fmt.Sprintf("readings[%d]", i)), i
-			return m
+			return
 		}
 	}
-	return m
 }
 
 func sensorKey(r crowd.ReadingInput) string {
@@ -144,10 +148,13 @@ func (s *Subscriber) process(ctx context.Context, chunk []*message, limiter *log
 	// the broker: otherwise it stays there, to come again after a
 	// reconnection.
 	// One deadline for them all: after a lost connection none completes.
-	failed := map[*message]bool{}
+	var failed map[*message]bool // rare: made when a dead letter fails
 	deadline := time.Now().Add(deadLetterTimeout)
 	for i, tok := range tokens {
 		if !tok.WaitTimeout(max(time.Until(deadline), 0)) || tok.Error() != nil {
+			if failed == nil {
+				failed = map[*message]bool{}
+			}
 			failed[dead[i]] = true
 		}
 	}

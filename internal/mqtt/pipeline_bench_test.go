@@ -38,7 +38,9 @@ func BenchmarkPipeline(b *testing.B) {
 		chunk := make([]*message, 0, 1000)
 		for j := 0; j < 1000 && i < b.N; j, i = j+1, i+1 {
 			msg := &fakeMessage{topic: "crowdrisk/readings/x", payload: []byte(reading("north-stand", fmt.Sprintf("s-%d", j%8), 1, base+int64(i/8)))}
-			chunk = append(chunk, s.decode(inbound{msg: msg, gen: s.gen.Load()}))
+			m := new(message)
+			s.decode(m, inbound{msg: msg, gen: s.gen.Load()})
+			chunk = append(chunk, m)
 		}
 		if !s.process(context.Background(), chunk, limiter) {
 			b.Fatal("not processed")

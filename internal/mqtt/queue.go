@@ -33,6 +33,7 @@ type queue struct {
 	mu       sync.Mutex
 	room     sync.Cond // items were taken, or the queue was cleared or closed
 	items    []inbound
+	spare    []inbound // a taken slice, given back (recycle)
 	bytes    int
 	maxItems int
 	maxBytes int
@@ -67,17 +68,30 @@ func (q *queue) push(in inbound) {
 	}
 }
 
+// takeAll takes what waits. The caller hands the slice back with recycle
+// once it is done with it, and the queue fills it again: no growing a
+// new one from nothing on every take.
 func (q *queue) takeAll() []inbound {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
-	q.items, q.bytes = nil, 0
+	q.items, q.spare, q.bytes = q.spare, nil, 0
 	q.room.Broadcast()
 	return items
 }
 
+// recycle gives back a slice takeAll returned.
+func (q *queue) recycle(items []inbound) {
+	clear(items) // the messages go to the collector
+	q.mu.Lock()
+	if q.spare == nil && cap(items) <= q.maxItems {
+		q.spare = items[:0]
+	}
+	q.mu.Unlock()
+}
+
 // clear drops what waits: the connection it came on is gone.
-func (q *queue) clear() { q.takeAll() }
+func (q *queue) clear() { q.recycle(q.takeAll()) }
 
 // close drops what waits and makes every push return at once, for good.
 func (q *queue) close() {
