@@ -88,6 +88,9 @@ func TestReceiverFailsStallsAndRecovers(t *testing.T) {
 			t.Errorf("alert %s: changes %v; want %s", id, got[id], w)
 		}
 	}
+	// The receiver records a hit before it answers; the notifier counts
+	// the delivery when the answer is in.
+	waitFor(t, "5 delivered in the status", 5*time.Second, func() bool { return n.Status().Receivers[0].Delivered == 5 })
 	st := n.Status().Receivers[0]
 	if st.Delivered != 5 || st.Failed == 0 || st.LastError == "" {
 		t.Errorf("status %+v; want 5 delivered and the failures counted", st)
