@@ -167,64 +167,23 @@ func batchQueries(b store.Batch) (*pgx.Batch, error) {
 
 // Sensors lists the sensor registry.
 func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
-	out := []store.SensorState{}
-	err := s.read(ctx, func(c *pgx.Conn) error {
-		out = out[:0]
-		rows, err := c.Query(ctx, sqlrow.SensorsQuery)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var st store.SensorState
-			if err := rows.Scan(&st.ZoneID, &st.SensorID, &st.LastSeen); err != nil {
-				return err
-			}
-			out = append(out, st)
-		}
-		return rows.Err()
-	})
+	out, err := readRows(ctx, s, sqlrow.SensorsQuery, nil, sqlrow.ScanSensor)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: sensors: %w", err)
 	}
 	return out, nil
 }
 
-// Counters lists the door-counter balances and doors.
+// Counters lists the door-counter balances and doors, on one connection.
 func (s *Store) Counters(ctx context.Context) ([]store.CounterState, []store.DoorState, error) {
 	var cs []store.CounterState
 	var ds []store.DoorState
-	err := s.read(ctx, func(c *pgx.Conn) error {
-		cs, ds = []store.CounterState{}, []store.DoorState{}
-		rows, err := c.Query(ctx, sqlrow.CountersQuery)
-		if err != nil {
+	err := s.read(ctx, func(c *pgx.Conn) (err error) {
+		if cs, err = scanRows(ctx, c, sqlrow.CountersQuery, nil, sqlrow.ScanCounter); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var st store.CounterState
-			if err := rows.Scan(&st.ZoneID, &st.Persons, &st.Clamped, &st.ResetAt); err != nil {
-				rows.Close()
-				return err
-			}
-			cs = append(cs, st)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = c.Query(ctx, sqlrow.DoorsQuery)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var d store.DoorState
-			if err := rows.Scan(&d.ZoneID, &d.SensorID, &d.Counted); err != nil {
-				return err
-			}
-			ds = append(ds, d)
-		}
-		return rows.Err()
+		ds, err = scanRows(ctx, c, sqlrow.DoorsQuery, nil, sqlrow.ScanDoor)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: counters: %w", err)

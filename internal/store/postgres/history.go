@@ -129,21 +129,27 @@ func (s *Store) PruneHistory(ctx context.Context, pointsBefore, minutesBefore in
 // scans every row with scan.
 func readRows[T any](ctx context.Context, s *Store, q string, args []any, scan func(func(...any) error) (T, error)) ([]T, error) {
 	var out []T
-	err := s.read(ctx, func(c *pgx.Conn) error {
-		out = []T{}
-		rows, err := c.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scan(rows.Scan)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return rows.Err()
+	err := s.read(ctx, func(c *pgx.Conn) (err error) {
+		out, err = scanRows(ctx, c, q, args, scan)
+		return err
 	})
 	return out, err
+}
+
+// scanRows runs a read on c and scans every row with scan.
+func scanRows[T any](ctx context.Context, c *pgx.Conn, q string, args []any, scan func(func(...any) error) (T, error)) ([]T, error) {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -190,56 +190,20 @@ func insertEmergency(ctx context.Context, tx *sql.Tx, m *crowd.EmergencyMode) er
 
 // Sensors lists the sensor registry.
 func (s *Store) Sensors(ctx context.Context) ([]store.SensorState, error) {
-	rows, err := s.rd().QueryContext(ctx, sqlrow.SensorsQuery)
+	out, err := query(ctx, s.rd(), sqlrow.SensorsQuery, nil, sqlrow.ScanSensor)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: sensors: %w", err)
 	}
-	defer rows.Close()
-	out := []store.SensorState{}
-	for rows.Next() {
-		var st store.SensorState
-		if err := rows.Scan(&st.ZoneID, &st.SensorID, &st.LastSeen); err != nil {
-			return nil, fmt.Errorf("sqlite: sensors: %w", err)
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Counters lists the door-counter balances and doors.
 func (s *Store) Counters(ctx context.Context) ([]store.CounterState, []store.DoorState, error) {
-	cs := []store.CounterState{}
-	ds := []store.DoorState{}
-	err := func() error {
-		rows, err := s.rd().QueryContext(ctx, sqlrow.CountersQuery)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c store.CounterState
-			if err := rows.Scan(&c.ZoneID, &c.Persons, &c.Clamped, &c.ResetAt); err != nil {
-				return err
-			}
-			cs = append(cs, c)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = s.rd().QueryContext(ctx, sqlrow.DoorsQuery)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var d store.DoorState
-			if err := rows.Scan(&d.ZoneID, &d.SensorID, &d.Counted); err != nil {
-				return err
-			}
-			ds = append(ds, d)
-		}
-		return rows.Err()
-	}()
+	cs, err := query(ctx, s.rd(), sqlrow.CountersQuery, nil, sqlrow.ScanCounter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: counters: %w", err)
+	}
+	ds, err := query(ctx, s.rd(), sqlrow.DoorsQuery, nil, sqlrow.ScanDoor)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: counters: %w", err)
 	}

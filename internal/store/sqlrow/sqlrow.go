@@ -112,3 +112,20 @@ const (
 	CountersQuery = "SELECT zone_id, persons, clamped, reset_at FROM counters ORDER BY zone_id"
 	DoorsQuery    = "SELECT zone_id, sensor_id, counted FROM counter_doors ORDER BY zone_id, sensor_id"
 )
+
+// ScanSensor, ScanCounter and ScanDoor read a row of SensorsQuery,
+// CountersQuery and DoorsQuery, for both backends' row loops.
+func ScanSensor(scan func(...any) error) (st store.SensorState, err error) {
+	err = scan(&st.ZoneID, &st.SensorID, &st.LastSeen)
+	return st, err
+}
+
+func ScanCounter(scan func(...any) error) (c store.CounterState, err error) {
+	err = scan(&c.ZoneID, &c.Persons, &c.Clamped, &c.ResetAt)
+	return c, err
+}
+
+func ScanDoor(scan func(...any) error) (d store.DoorState, err error) {
+	err = scan(&d.ZoneID, &d.SensorID, &d.Counted)
+	return d, err
+}
