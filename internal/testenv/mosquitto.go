@@ -69,17 +69,14 @@ func Mosquitto(t testing.TB, opts ...MosquittoOption) *MosquittoServer {
 	}
 	m := &MosquittoServer{t: t, bin: bin, dir: t.TempDir()}
 	t.Cleanup(m.Stop)
-	for attempt := 0; ; attempt++ {
-		m.port = FreePort(t)
+	if err := onFreePort(func(port int) error {
+		m.port = port
 		m.config = m.writeConfig(o)
-		err := m.start()
-		if err == nil {
-			return m
-		}
-		if attempt == 2 {
-			t.Fatalf("testenv: start mosquitto: %v", err)
-		}
+		return m.start()
+	}); err != nil {
+		t.Fatalf("testenv: start mosquitto: %v", err)
 	}
+	return m
 }
 
 // MosquittoBinary finds the broker (in /usr/sbin, not on a non-root PATH).

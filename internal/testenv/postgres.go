@@ -74,18 +74,11 @@ func startPostgres() (*PostgresServer, error) {
 		return nil, err
 	}
 	// The port is only known free when chosen; retry if something took it.
-	for attempt := 0; ; attempt++ {
-		if p.port, err = freePort(); err != nil {
-			return nil, err
-		}
-		if err = p.start(); err == nil {
-			return p, nil
-		}
-		if attempt == 2 {
-			os.RemoveAll(dir)
-			return nil, err
-		}
+	if err := onFreePort(func(port int) error { p.port = port; return p.start() }); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
+	return p, nil
 }
 
 // postgresBinDir finds the newest /usr/lib/postgresql/<version>/bin (the

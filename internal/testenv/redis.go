@@ -49,17 +49,14 @@ func Redis(t testing.TB, opts ...RedisOption) *RedisServer {
 	r := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
 	t.Cleanup(r.Stop)
 	// The port is only known free when chosen; retry if something took it.
-	for attempt := 0; ; attempt++ {
-		r.port = FreePort(t)
+	if err := onFreePort(func(port int) error {
+		r.port = port
 		r.config = r.writeConfig(o)
-		err := r.start()
-		if err == nil {
-			return r
-		}
-		if attempt == 2 {
-			t.Fatalf("testenv: start redis: %v", err)
-		}
+		return r.start()
+	}); err != nil {
+		t.Fatalf("testenv: start redis: %v", err)
 	}
+	return r
 }
 
 func (r *RedisServer) writeConfig(o redisOptions) string {

@@ -17,6 +17,23 @@ import (
 	"time"
 )
 
+// onFreePort calls start with a port that was free a moment ago, and again
+// with another if it fails (something took the port meanwhile), three
+// times at most; it returns the last error.
+func onFreePort(start func(port int) error) error {
+	var err error
+	for range 3 {
+		var port int
+		if port, err = freePort(); err != nil {
+			return err
+		}
+		if err = start(port); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 // Another process may take it before the caller binds it, so the helpers
 // that start servers retry with a new port when the bind fails.
