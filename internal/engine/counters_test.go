@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
-	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/store"
 	"github.com/crowdrisk/crowdrisk/internal/store/sqlite"
 )
@@ -23,23 +22,7 @@ func counterVenue() crowd.Venue {
 
 func openCounters(t *testing.T, path string, c *clock, st store.Store) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	if st == nil {
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		st = s
-	}
-	last, _ := st.LastEventID(ctx)
-	pub := &recorder{t: t, store: st}
-	eng, err := New(ctx, Options{Venue: counterVenue(), Store: st, Publisher: pub,
-		Sequencer: event.NewSequencer(last, c.now), Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{eng: eng, store: st, pub: pub, clock: c, path: path}
+	return openWith(t, path, c, st, func(o *Options) { o.Venue = counterVenue() })
 }
 
 func doorReport(door string, at time.Time, in, out int) crowd.ReadingInput {

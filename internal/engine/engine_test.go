@@ -94,6 +94,12 @@ type fixture struct {
 
 func open(t *testing.T, path string, c *clock, st store.Store) *fixture {
 	t.Helper()
+	return openWith(t, path, c, st, nil)
+}
+
+// openWith is open with the engine's options changed by mod (nil: none).
+func openWith(t *testing.T, path string, c *clock, st store.Store, mod func(*Options)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	if st == nil {
 		s, err := sqlite.Open(ctx, path)
@@ -105,8 +111,12 @@ func open(t *testing.T, path string, c *clock, st store.Store) *fixture {
 	}
 	last, _ := st.LastEventID(ctx)
 	pub := &recorder{t: t, store: st}
-	eng, err := New(ctx, Options{Venue: testVenue(), Store: st, Publisher: pub,
-		Sequencer: event.NewSequencer(last, c.now), Now: c.now})
+	o := Options{Venue: testVenue(), Store: st, Publisher: pub,
+		Sequencer: event.NewSequencer(last, c.now), Now: c.now}
+	if mod != nil {
+		mod(&o)
+	}
+	eng, err := New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,27 +27,12 @@ func (o *historyObserver) StoreState(degraded bool, _ int) {}
 // openHistory is open with a fast history writer and an observer.
 func openHistory(t *testing.T, path string, c *clock, st store.Store, hopts HistoryOptions) (*fixture, *historyObserver) {
 	t.Helper()
-	ctx := context.Background()
-	if st == nil {
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		st = s
-	}
-	last, _ := st.LastEventID(ctx)
-	pub := &recorder{t: t, store: st}
 	obs := &historyObserver{}
 	if hopts.FlushEvery == 0 {
 		hopts.FlushEvery = 20 * time.Millisecond
 	}
-	eng, err := New(ctx, Options{Venue: testVenue(), Store: st, Publisher: pub,
-		Sequencer: event.NewSequencer(last, c.now), Now: c.now, Observer: obs, History: hopts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{eng: eng, store: st, pub: pub, clock: c, path: path}, obs
+	f := openWith(t, path, c, st, func(o *Options) { o.Observer, o.History = obs, hopts })
+	return f, obs
 }
 
 // run runs the engine (ticks and history writer) until the returned stop
