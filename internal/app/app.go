@@ -162,6 +162,11 @@ func (a *App) build(ctx context.Context) error {
 		// when its socket takes no write for --write-timeout.
 		a.ln = sse.CombineListener(a.ln, h2Linger, cfg.WriteTimeout)
 		a.server.ConnState = sse.CombineHTTP2
+		// Served by x/net's HTTP/2 server with a scheduler that looks
+		// only at streams with frames waiting (internal/sse/h2server.go).
+		if err := sse.ConfigureHTTP2(a.server); err != nil {
+			return fmt.Errorf("HTTP/2: %w", err)
+		}
 	}
 	return nil
 }

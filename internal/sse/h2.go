@@ -11,8 +11,9 @@ import (
 )
 
 // The HTTP/2 path. An HTTP/2 stream cannot be hijacked into the writer pool:
-// its bytes must go through net/http's HTTP/2 server, which frames them and
-// hands every frame to its connection's goroutine. Each stream is therefore
+// its bytes must go through the HTTP/2 server (x/net's, h2server.go; the
+// same code as net/http's own), which frames them and hands every frame to
+// its connection's goroutine. Each stream is therefore
 // written by its own handler goroutine, and what that goroutine does per
 // delivery is what this path keeps small (BENCHMARKS.md, "HTTP/2 beside
 // HTTP/1.1", has the profiles that led here):

@@ -99,6 +99,9 @@ func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 			}
 		},
 	}
+	if err := ConfigureHTTP2(hs); err != nil {
+		t.Fatal(err)
+	}
 	go hs.ServeTLS(ln, "", "")
 	f.url = "https://" + ln.Addr().String()
 	tr := &http.Transport{

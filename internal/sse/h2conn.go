@@ -11,7 +11,7 @@ import (
 
 // Write combining for HTTP/2 connections (package combine).
 //
-// net/http's HTTP/2 server writes its connection's frames into a 4 KiB
+// The HTTP/2 server (h2server.go) writes its connection's frames into a 4 KiB
 // buffer and flushes it, through TLS, with one write(2) whenever its queue
 // of frames runs empty. A stream's handler waits for its frame to be taken
 // before it goes on, so on a server with one core the queue is empty after
