@@ -266,9 +266,10 @@ func median(ds []time.Duration) time.Duration {
 // after the close reached the tabs 0.14/0.50/0.95 s late (medians; slowest
 // 0.46/0.89/1.07 s), the takeover itself (lock granted to connected) took
 // 0.2-1.3 s. Since the machine's load is other people's, the twenty-tab
-// subtests are held to twentyTabsBound, and every run logs its figures. The earlier runs' 2.2-4.6 s (and 9-20 s for the SharedWorker,
-// which has no handover at all) were largely the test's own full-page
-// screenshot, taken just before the close; it is taken at the end now.
+// subtests are held to twentyTabsBound, and every run logs its figures.
+// The earlier runs' 2.2-4.6 s (and 9-20 s for the SharedWorker, which has
+// no handover at all) were largely the test's own full-page screenshot,
+// taken just before the close; it is taken at the end now.
 const (
 	handoverTarget  = 2 * time.Second
 	twentyTabsBound = 6 * time.Second
