@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"testing"
@@ -86,5 +87,44 @@ func TestStreamCapIsPerAddressWithoutAuth(t *testing.T) {
 	}
 	if _, code := streamWith(t, two, getReq(t, url)); code != http.StatusTooManyRequests {
 		t.Fatalf("third stream from 127.0.0.2: %d, want 429", code)
+	}
+}
+
+// A refused WebSocket handshake is answered like every other API error
+// (one error mapping): JSON naming the field, no-store, a request id.
+func TestWebSocketRefusalsAreAPIErrors(t *testing.T) {
+	p := start(t, freeAddr(t), t.TempDir(), "--simulate=false")
+	for _, tc := range []struct {
+		name, path string
+		header     []string
+		field      string
+	}{
+		{"no upgrade", "/api/crowd-risk/ws?topics=alerts", nil, "Upgrade"},
+		{"bad topic", "/api/crowd-risk/ws?topics=weather", []string{"Upgrade", "websocket", "Connection", "Upgrade"}, "topics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.DefaultClient.Do(getReq(t, p.base+tc.path, tc.header...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Error struct{ Code, Message, Field string }
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusBadRequest || body.Error.Code != "invalid" || body.Error.Field != tc.field {
+				t.Fatalf("%d %+v, want 400 invalid naming %s", resp.StatusCode, body.Error, tc.field)
+			}
+			for h, want := range map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"} {
+				if got := resp.Header.Get(h); got != want {
+					t.Errorf("%s: %q, want %q", h, got, want)
+				}
+			}
+			if resp.Header.Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id")
+			}
+		})
 	}
 }

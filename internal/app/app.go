@@ -143,6 +143,7 @@ func (a *App) build(ctx context.Context) error {
 		WriteTimeout: cfg.WriteTimeout, MaxStreams: cfg.MaxStreams, MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 		ShutdownSpread: cfg.ShutdownSpread, Logger: log, ClientKey: streamClient,
 		Session: streamSession, OnDelivered: a.metrics.OnDelivered,
+		WriteError: api.ErrorWriter(log),
 	})
 	handler, err := a.handler()
 	if err != nil {
