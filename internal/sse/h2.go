@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/lifetime"
 )
 
 // The HTTP/2 path. An HTTP/2 stream cannot be hijacked into the writer pool:
@@ -106,12 +107,12 @@ func (st *h2stream) write(w http.ResponseWriter, b []byte, limit time.Duration) 
 
 // serveH2 serves one HTTP/2 stream from its handler goroutine (see the top
 // of this file). end releases the subscription when it returns.
-func (s *Server) serveH2(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, lt *lifetime, client string, wr *wire, first []byte, started int) {
+func (s *Server) serveH2(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, lt *lifetime.Conn, client string, wr *wire, first []byte, started int) {
 	st := newH2Stream(http.NewResponseController(w))
 	defer st.leave()
 	s.h2.add(st) // after a shutdown began, ends st at once
 	defer s.h2.remove(st)
-	lt.place(st.end)
+	lt.Place(st.end)
 	stop := context.AfterFunc(r.Context(), st.signal)
 	defer stop()
 

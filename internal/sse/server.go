@@ -11,12 +11,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/lifetime"
 )
 
 // Options configure the stream server. Zero values take the defaults.
@@ -62,15 +62,13 @@ type Server struct {
 	now   func() time.Time
 	limit *Limiter
 
-	mu       sync.Mutex
-	closing  chan struct{}
-	pool     *pool
-	h2       *h2streams
-	sessions map[string]map[*lifetime]struct{} // open streams by session
-	closed   bool
-	active   sync.WaitGroup
-	shutOnce sync.Once
+	life *lifetime.Tracker // open streams: shutdown, sessions, expiry
+	pool *pool
+	h2   *h2streams
 }
+
+// ending is why the server ends a stream (package lifetime).
+type ending = lifetime.Ending
 
 // NewServer builds a stream server over a hub.
 func NewServer(opts Options) *Server {
@@ -93,13 +91,12 @@ func NewServer(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:     opts,
-		hub:      opts.Hub,
-		log:      opts.Logger,
-		now:      opts.Now,
-		limit:    NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
-		closing:  make(chan struct{}),
-		sessions: map[string]map[*lifetime]struct{}{},
+		opts:  opts,
+		hub:   opts.Hub,
+		log:   opts.Logger,
+		now:   opts.Now,
+		limit: NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
+		life:  lifetime.NewTracker(opts.Now),
 	}
 	s.pool = newPool(s)
 	s.h2 = newH2Streams(opts.WriteTimeout)
@@ -174,11 +171,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	// A stream lives for hours: no read deadline set for a request body
 	// may end it (what a client sends with a stream is never read).
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-	lt := &lifetime{s: s}
+	var session string
+	var expires time.Time
 	if s.opts.Session != nil {
-		lt.session, lt.expires = s.opts.Session(r)
+		session, expires = s.opts.Session(r)
 	}
-	if !lt.expires.IsZero() && !lt.expires.After(s.now()) {
+	if !expires.IsZero() && !expires.After(s.now()) {
 		// The token verified within its leeway, but a stream opened now
 		// would end at once: say so rather than loop.
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnauthorized, "the token has expired; sign in again"))
@@ -195,7 +193,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrRateLimited, "at most %d concurrent streams per client; close another tab or use the multiplexed /api/crowd-risk/stream", s.opts.MaxStreamsPerClient))
 		return
 	}
-	if !s.enter() {
+	if !s.life.Enter() {
 		s.limit.Release(client)
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
@@ -205,21 +203,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 	sub, start, err := s.hub.Subscribe(r.Context(), topics, client, lastID)
 	if err != nil {
 		s.limit.Release(client)
-		s.active.Done()
+		s.life.Leave()
 		s.log.Error("stream subscribe failed", "category", "sse-connection", "client", client, "lastEventId", lastID, "err", err)
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the stream cannot start: %v", err))
 		return
 	}
+	lt := s.life.Watch(session, expires)
 	// end releases everything the stream holds; whoever ends the stream
 	// (this handler, or the writer pool after a hijack) calls it once.
 	end := func() {
-		lt.release()
+		lt.Release()
 		s.hub.Unsubscribe(sub)
 		s.limit.Release(client)
-		s.active.Done()
+		s.life.Leave()
 	}
-	lt.watch()
 	if len(start.Reset) > 0 {
 		s.log.Info("stream resume impossible, sending reset and snapshot", "category", "sse-connection",
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
@@ -238,7 +236,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 			s.hub.CountDelivered(len(start.Replay) + len(start.Snapshot))
 			st := &stream{sub: sub, conn: conn, client: client, end: end, wire: wr}
 			s.pool.add(st)
-			lt.place(func(why ending) { s.pool.end(st, why) })
+			lt.Place(func(why ending) { s.pool.end(st, why) })
 			return
 		}
 	}
@@ -248,7 +246,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, topics []event.To
 		return
 	}
 	ended := make(chan ending, 1)
-	lt.place(func(why ending) {
+	lt.Place(func(why ending) {
 		select {
 		case ended <- why:
 		default: // already ending
@@ -345,7 +343,7 @@ func (s *Server) serveLoop(w http.ResponseWriter, r *http.Request, sub *hub.Subs
 		case <-sub.Done():
 			s.logEnd(client, sub.Err())
 			return
-		case <-s.closing:
+		case <-s.life.Closing():
 			c.timeout = goodbyeTimeout
 			_ = c.write(s.goodbye(buf[:0], wr, ending{}))
 			return
@@ -388,7 +386,7 @@ func (s *Server) appendBatch(buf []byte, wr *wire, b *hub.Batch) []byte {
 // first, so a short delay will do.
 func (s *Server) goodbye(buf []byte, wr *wire, why ending) []byte {
 	spread := s.opts.ShutdownSpread
-	if why.reauth {
+	if why.Reauth {
 		spread = time.Second
 	}
 	delay := time.Second/2 + rand.N(spread)
@@ -438,8 +436,8 @@ func (s *Server) startFrames(buf []byte, wr *wire, topics []event.Topic, st hub.
 }
 
 func reconnectMessage(d time.Duration, why ending) []byte {
-	data := map[string]any{"retryMs": d.Milliseconds(), "reason": why.why()}
-	if why.reauth {
+	data := map[string]any{"retryMs": d.Milliseconds(), "reason": why.Why()}
+	if why.Reauth {
 		data["reauth"] = true
 	}
 	b, _ := json.Marshal(map[string]any{"type": "reconnect", "data": data})
@@ -456,38 +454,21 @@ func (s *Server) logEnd(client string, err error) {
 	}
 }
 
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active.Add(1)
-	return true
-}
-
 // Shutdown tells every open stream when to come back (a random delay within
 // ShutdownSpread, as retry: and a reconnect message), ends them, refuses
 // new ones, and waits for the handlers to return or ctx to end. Call it
 // before http.Server.Shutdown, which does not end streaming responses.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		close(s.closing)
-		s.mu.Unlock()
+	if s.life.Close() {
 		s.pool.shutdown()
 		s.h2.shutdown()
-	})
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return s.life.Wait(ctx)
 }
+
+// EndSession ends every open stream of a session (auth.SessionID), telling
+// each client why; the API calls it on sign-out. It returns how many.
+func (s *Server) EndSession(session string) int { return s.life.EndSession(session) }
 
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {

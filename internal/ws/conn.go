@@ -24,7 +24,7 @@ type conn struct {
 	r      *http.Request
 }
 
-func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
+func (cn *conn) run(topics []event.Topic, start hub.Start, ended <-chan ending) {
 	s := cn.s
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -63,10 +63,10 @@ func (cn *conn) run(topics []event.Topic, start hub.Start, lt *lifetime) {
 			}
 			cn.c.Close(code, reason)
 			return
-		case <-s.closing:
+		case <-s.life.Closing():
 			cn.bye(ending{}, websocket.StatusGoingAway)
 			return
-		case why := <-lt.end:
+		case why := <-ended:
 			cn.bye(why, websocket.StatusNormalClosure)
 			return
 		case <-cn.sub.Ready():
@@ -120,7 +120,7 @@ func (cn *conn) write(msgs ...[]byte) error {
 // closes it.
 func (cn *conn) bye(why ending, code websocket.StatusCode) {
 	_ = cn.write(cn.s.goodbye(why))
-	cn.c.Close(code, why.why())
+	cn.c.Close(code, why.Why())
 }
 
 func (cn *conn) abort(err error) {

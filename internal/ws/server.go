@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -20,6 +19,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/lifetime"
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 )
 
@@ -74,12 +74,11 @@ type Server struct {
 	limit   *sse.Limiter // the SSE server's caps, counted on their own
 	origins map[string]bool
 
-	mu       sync.Mutex
-	closing  chan struct{}
-	closed   bool
-	sessions map[string]map[*lifetime]struct{}
-	active   sync.WaitGroup
+	life *lifetime.Tracker // open connections: shutdown, sessions, expiry
 }
+
+// ending is why the server ends a connection (package lifetime).
+type ending = lifetime.Ending
 
 // NewServer builds a WebSocket server over a hub. It starts nothing.
 func NewServer(opts Options) *Server {
@@ -115,10 +114,9 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{
 		opts: opts, hub: opts.Hub, log: opts.Logger, now: opts.Now,
-		limit:    sse.NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
-		origins:  map[string]bool{},
-		closing:  make(chan struct{}),
-		sessions: map[string]map[*lifetime]struct{}{},
+		limit:   sse.NewLimiter(opts.MaxStreams, opts.MaxStreamsPerClient),
+		origins: map[string]bool{},
+		life:    lifetime.NewTracker(opts.Now),
 	}
 	for _, o := range opts.AllowedOrigins {
 		s.origins[o] = true
@@ -163,12 +161,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.limit.Release(client)
-	if !s.enter() {
+	if !s.life.Enter() {
 		w.Header().Set("Retry-After", "2")
 		s.opts.WriteError(w, r, crowd.Errorf(crowd.ErrUnavailable, "the server is shutting down; reconnect shortly"))
 		return
 	}
-	defer s.active.Done()
+	defer s.life.Leave()
 	lastID := sse.LastEventID(r)
 	sub, start, err := s.hub.Subscribe(r.Context(), topics, client, lastID)
 	if err != nil {
@@ -180,8 +178,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.hub.Unsubscribe(sub)
 	// Watch the credentials from before the first message, so a sign-out
 	// cannot slip in between.
-	lt := s.watch(session, expires)
-	defer lt.release()
+	lt := s.life.Watch(session, expires)
+	defer lt.Release()
+	ended := make(chan ending, 1)
+	lt.Place(func(why ending) {
+		select {
+		case ended <- why:
+		default: // already ending: the first reason wins
+		}
+	})
 	if len(start.Reset) > 0 {
 		s.log.Info("websocket resume impossible, sending reset and snapshot", "category", "ws-connection",
 			"client", client, "lastEventId", lastID, "reason", start.Reason, "topics", start.Reset)
@@ -203,17 +208,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the browser tests count them).
 	s.log.Debug("websocket opened", "category", "ws-connection", "client", client, "topics", topics, "lastEventId", lastID)
 	cn := &conn{s: s, c: c, bc: hj.conn, sub: sub, client: client, r: r}
-	cn.run(topics, start, lt)
-}
-
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active.Add(1)
-	return true
+	cn.run(topics, start, ended)
 }
 
 // Shutdown tells every open connection when to come back (a random delay
@@ -221,21 +216,14 @@ func (s *Server) enter() bool {
 // to end or ctx to. Call it before http.Server.Shutdown, which does not
 // wait for hijacked connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.closing)
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	s.life.Close()
+	return s.life.Wait(ctx)
 }
+
+// EndSession ends every open connection of a session (auth.SessionID),
+// telling each client to sign in again; the API calls it on sign-out. It
+// returns how many.
+func (s *Server) EndSession(session string) int { return s.life.EndSession(session) }
 
 // goodbye is the reconnect message: after a shutdown the delay is random
 // within the spread so that thousands of screens do not come back at once;
@@ -243,12 +231,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // delay will do.
 func (s *Server) goodbye(why ending) []byte {
 	spread := s.opts.ShutdownSpread
-	if why.reauth {
+	if why.Reauth {
 		spread = time.Second
 	}
 	delay := time.Second/2 + rand.N(spread)
-	data := map[string]any{"retryMs": delay.Milliseconds(), "reason": why.why()}
-	if why.reauth {
+	data := map[string]any{"retryMs": delay.Milliseconds(), "reason": why.Why()}
+	if why.Reauth {
 		data["reauth"] = true
 	}
 	return control("reconnect", data)
