@@ -82,7 +82,7 @@ func NewServer(opts Options) *Server {
 		opts.ClientKey = RemoteIP
 	}
 	if opts.WriteError == nil {
-		opts.WriteError = writeJSONError
+		opts.WriteError = WriteJSONError
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -522,10 +522,11 @@ func (c *conn) write(b []byte) error {
 	return nil
 }
 
-// writeJSONError is the fallback when Options.WriteError is not given (this
-// package's own tests); the application always passes the API's, so a
-// client gets one error shape and one status mapping everywhere.
-func writeJSONError(w http.ResponseWriter, _ *http.Request, err error) {
+// WriteJSONError is the fallback when Options.WriteError is not given (the
+// stream packages' own tests; the WebSocket server's too); the application
+// always passes the API's, so a client gets one error shape and one status
+// mapping everywhere.
+func WriteJSONError(w http.ResponseWriter, _ *http.Request, err error) {
 	var e *crowd.Error
 	if !errors.As(err, &e) {
 		e = crowd.Errorf(crowd.ErrInternal, "internal error")

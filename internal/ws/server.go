@@ -104,7 +104,7 @@ func NewServer(opts Options) *Server {
 		opts.AckTimeout = 10 * time.Second
 	}
 	if opts.WriteError == nil {
-		opts.WriteError = writeJSONError
+		opts.WriteError = sse.WriteJSONError
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -251,23 +251,6 @@ func (s *Server) logEnd(client string, err error) {
 	default:
 		s.log.Info("websocket ended", "category", "ws-connection", "client", client, "err", err)
 	}
-}
-
-func writeJSONError(w http.ResponseWriter, _ *http.Request, err error) {
-	var e *crowd.Error
-	if !errors.As(err, &e) {
-		e = crowd.Errorf(crowd.ErrInternal, "internal error")
-	}
-	status := map[string]int{
-		crowd.ErrInvalid: 400, crowd.ErrRateLimited: 429, crowd.ErrUnavailable: 503,
-		crowd.ErrUnauthorized: 401, crowd.ErrForbidden: 403,
-	}[e.Code]
-	if status == 0 {
-		status = 500
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
 // startMessages encodes what a subscriber gets before its live queue: the
