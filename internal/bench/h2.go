@@ -215,27 +215,9 @@ func (h *h2Streams) run(openCtx context.Context, hc *http.Client, ready func(err
 		return
 	}
 	r := &eventReader{r: bufio.NewReaderSize(resp.Body, 2048)}
-	data, err := r.next()
-	if err != nil {
-		ready(err)
-		return
-	}
-	if !bytes.HasPrefix(data, []byte(`{"type":"connected"`)) {
-		ready(fmt.Errorf("first message is not connected: %.80q", data))
-		return
-	}
-	ready(nil)
-	for {
-		data, err := r.next()
-		if err != nil {
-			if !h.s.closing.Load() && h.ctx.Err() == nil {
-				h.s.lost.Add(1)
-				h.s.fail(fmt.Errorf("stream lost: %w", err))
-			}
-			return
-		}
-		h.s.arrive(data)
-	}
+	// No deadline to clear: the open timeout bounded the request, and
+	// close cancels h.ctx only after it marked the benchmark closing.
+	h.s.consume(nil, r.next, "stream", ready, nil, h.s.arrive)
 }
 
 // close ends every stream (before streams.close waits for the readers).

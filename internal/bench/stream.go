@@ -93,73 +93,86 @@ func (s *streams) fail(err error) {
 // run is one subscriber: connect, handshake, then read until closed. ready
 // is called exactly once, with nil after the "connected" message.
 func (s *streams) run(ctx context.Context, ready func(error)) {
-	signalled := false
-	done := func(err error) {
-		if !signalled {
-			signalled = true
-			ready(err)
-		}
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.host)
+	conn, br, resp, err := s.connect(ctx, s.req, 1024, http.StatusOK)
 	if err != nil {
-		done(err)
-		return
-	}
-	if !s.track(conn) {
-		conn.Close()
-		done(errors.New("benchmark closing"))
-		return
-	}
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	if _, err := conn.Write(s.req); err != nil {
-		done(err)
-		return
-	}
-	br := bufio.NewReaderSize(conn, 1024)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		done(err)
-		return
-	}
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		done(fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b)))
+		ready(err)
 		return
 	}
 	r := &eventReader{r: bufio.NewReaderSize(resp.Body, 2048)}
+	s.consume(conn, r.next, "stream", ready, func() bool {
+		// A plain stream (no chunked framing, no compression) is read by
+		// the poller from here on, with what was read past the handshake.
+		if s.poll == nil || len(resp.TransferEncoding) != 0 || resp.Header.Get("Content-Encoding") != "" {
+			return false
+		}
+		rest, _ := r.r.Peek(r.r.Buffered())
+		more, _ := br.Peek(br.Buffered())
+		return s.poll.add(conn, append(append([]byte(nil), rest...), more...))
+	}, s.arrive)
+}
+
+// connect dials the engine and sends a subscriber's handshake; the
+// connection is tracked (closed with the benchmark) and held to ctx's
+// deadline until consume has the first message.
+func (s *streams) connect(ctx context.Context, handshake []byte, bufSize, want int) (net.Conn, *bufio.Reader, *http.Response, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.host)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !s.track(conn) {
+		conn.Close()
+		return nil, nil, nil, errors.New("benchmark closing")
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	if _, err := conn.Write(handshake); err != nil {
+		return nil, nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, bufSize)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return nil, nil, nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	return conn, br, resp, nil
+}
+
+// consume reads one subscriber's messages with next until its stream ends.
+// The first must be the connected message: ready gets nil then (and an
+// error instead if it is not), conn (if any) loses its deadline, and
+// started (if any) may take the stream over, returning true. The rest go
+// to arrive; an end that the benchmark did not cause counts as a lost
+// stream of kind.
+func (s *streams) consume(conn net.Conn, next func() ([]byte, error), kind string, ready func(error), started func() bool, arrive func([]byte)) {
+	data, err := next()
+	if err == nil && !bytes.HasPrefix(data, []byte(`{"type":"connected"`)) {
+		err = fmt.Errorf("first message is not connected: %.80q", data)
+	}
+	if err != nil {
+		ready(err)
+		return
+	}
+	if conn != nil {
+		_ = conn.SetDeadline(time.Time{})
+	}
+	ready(nil)
+	if started != nil && started() {
+		return
+	}
 	for {
-		data, err := r.next()
+		data, err := next()
 		if err != nil {
-			if !signalled {
-				done(err)
-			} else if !s.closing.Load() {
+			if !s.closing.Load() {
 				s.lost.Add(1)
-				s.fail(fmt.Errorf("stream lost: %w", err))
+				s.fail(fmt.Errorf("%s lost: %w", kind, err))
 			}
 			return
 		}
-		if !signalled {
-			if !bytes.HasPrefix(data, []byte(`{"type":"connected"`)) {
-				done(fmt.Errorf("first message is not connected: %.80q", data))
-				return
-			}
-			_ = conn.SetDeadline(time.Time{})
-			done(nil)
-			// A plain stream (no chunked framing, no compression) is read
-			// by the poller from here on, with what was read past the
-			// handshake.
-			if s.poll != nil && len(resp.TransferEncoding) == 0 && resp.Header.Get("Content-Encoding") == "" {
-				rest, _ := r.r.Peek(r.r.Buffered())
-				more, _ := br.Peek(br.Buffered())
-				if s.poll.add(conn, append(append([]byte(nil), rest...), more...)) {
-					return
-				}
-			}
-			continue
-		}
-		s.arrive(data)
+		arrive(data)
 	}
 }
 

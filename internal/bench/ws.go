@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -81,72 +80,21 @@ func (s *streams) wsRequest(path string) []byte {
 // the two transports cost the load generator about the same and the
 // comparison measures the server.
 func (s *streams) runWS(ctx context.Context, req []byte, ready func(error)) {
-	signalled := false
-	done := func(err error) {
-		if !signalled {
-			signalled = true
-			ready(err)
-		}
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.host)
-	if err != nil {
-		done(err)
-		return
-	}
-	if !s.track(conn) {
-		conn.Close()
-		done(errors.New("benchmark closing"))
-		return
-	}
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	hs := append(append([]byte(nil), req...), "Sec-WebSocket-Key: "+key+"\r\n\r\n"...)
-	if _, err := conn.Write(hs); err != nil {
-		done(err)
-		return
-	}
-	br := bufio.NewReaderSize(conn, 2048)
-	resp, err := http.ReadResponse(br, nil)
+	conn, br, resp, err := s.connect(ctx, hs, 2048, http.StatusSwitchingProtocols)
 	if err != nil {
-		done(err)
-		return
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		done(fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b)))
+		ready(err)
 		return
 	}
 	if resp.Header.Get("Sec-WebSocket-Accept") != acceptKey(key) {
-		done(errors.New("bad Sec-WebSocket-Accept"))
+		ready(errors.New("bad Sec-WebSocket-Accept"))
 		return
 	}
 	fr := &frameReader{r: br}
-	for {
-		data, err := fr.next()
-		if err != nil {
-			if !signalled {
-				done(err)
-			} else if !s.closing.Load() {
-				s.lost.Add(1)
-				s.fail(fmt.Errorf("websocket lost: %w", err))
-			}
-			return
-		}
-		if !signalled {
-			if !bytes.HasPrefix(data, []byte(`{"type":"connected"`)) {
-				done(fmt.Errorf("first message is not connected: %.80q", data))
-				return
-			}
-			_ = conn.SetDeadline(time.Time{})
-			done(nil)
-			continue
-		}
-		s.arriveWS(data)
-	}
+	s.consume(conn, fr.next, "websocket", ready, nil, s.arriveWS)
 }
 
 // arriveWS hands a message to arrive in the SSE payload's shape: a density
