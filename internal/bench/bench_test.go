@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,14 @@ import (
 // temporary data directory, configured as BENCHMARKS.md tells a user to run
 // it, and returns its base URL.
 func startEngine(t *testing.T) string {
+	t.Helper()
+	url, _ := startStoppableEngine(t)
+	return url
+}
+
+// startStoppableEngine is startEngine with a stop for the test to call
+// (the cleanup stops it otherwise).
+func startStoppableEngine(t *testing.T) (string, func()) {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
@@ -33,13 +42,17 @@ func startEngine(t *testing.T) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("engine stopped with %v", err)
-		}
-	})
-	return "http://" + a.Addr()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("engine stopped with %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + a.Addr(), stop
 }
 
 func smallConfig(url string) Config {
@@ -120,6 +133,54 @@ func TestStreamModeMeasuresDeliveries(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
 	}
+}
+
+// An engine that goes away during the load (a crash, a redeploy) still
+// gets a report: its streams counted lost, what arrived before, and a note
+// that its CPU could not be read, instead of no report at all.
+func TestEngineGoneDuringTheLoadIsReported(t *testing.T) {
+	url, stop := startStoppableEngine(t)
+	cfg := smallConfig(url)
+	cfg.Duration = 3 * time.Second
+	var progress syncWriter
+	go func() {
+		for !strings.Contains(progress.String(), "posting") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		stop()
+	}()
+	rep, err := Run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("no report: %v\n%s", err, progress.String())
+	}
+	if rep.ConnectionsMade != 20 || rep.ConnectionsLost != 20 {
+		t.Errorf("%d streams made, %d lost, want 20 and 20; failures %v", rep.ConnectionsMade, rep.ConnectionsLost, rep.Failures)
+	}
+	if rep.Received == 0 || rep.ServerCPUSeconds != nil {
+		t.Errorf("received %d, server CPU %v: want deliveries from before the stop and no CPU", rep.Received, rep.ServerCPUSeconds)
+	}
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "did not answer after the load") {
+		t.Errorf("notes %q do not say the metrics were gone", rep.Notes)
+	}
+}
+
+// syncWriter is a bytes.Buffer that the run writes to while the test reads.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 func TestBroadcastCommandJSON(t *testing.T) {
