@@ -12,12 +12,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -117,6 +119,28 @@ func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "https://"+addr) {
 		t.Fatalf("the start-up lines do not give the https address:\n%s", out.String())
+	}
+	// The metrics show when the served certificate expires.
+	pemBytes, _ := os.ReadFile(certFile)
+	blk, _ := pem.Decode(pemBytes)
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mresp, err := hc.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	const expiry = "crowdrisk_tls_certificate_expiry_timestamp_seconds "
+	i := strings.Index(string(metricsText), "\n"+expiry)
+	if i < 0 {
+		t.Fatalf("no %s in /metrics", expiry)
+	}
+	line, _, _ := strings.Cut(string(metricsText[i+1+len(expiry):]), "\n")
+	if v, err := strconv.ParseFloat(line, 64); err != nil || int64(v) != leaf.NotAfter.Unix() {
+		t.Fatalf("%s%s, want %d", expiry, line, leaf.NotAfter.Unix())
 	}
 
 	const n = 30

@@ -72,7 +72,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.venue, err = loadVenue(cfg.VenueFile); err != nil {
 		return err
 	}
-	tlsConfig, err := cfg.tlsConfig()
+	tlsConfig, certs, err := cfg.tlsConfig(log)
 	if err != nil {
 		return err
 	}
@@ -106,6 +106,9 @@ func (a *App) build(ctx context.Context) error {
 	})
 	a.metrics = metrics.New(metrics.Options{Hub: a.hub, Logger: log,
 		Zones: func() []crowd.DensityReading { return a.live().Latest() }})
+	if certs != nil {
+		a.metrics.TLSCertificate(certs.NotAfter)
+	}
 	if cfg.Redis != "" {
 		// Several instances: the engine runs inside the cluster node, on
 		// whichever instance holds the lease.

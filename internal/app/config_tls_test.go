@@ -26,7 +26,7 @@ func TestTLSFlags(t *testing.T) {
 		}
 	}
 	// A file that is not there fails the start, naming both flags.
-	if _, err := (Config{TLSCert: "/nonexistent/c.pem", TLSKey: "/nonexistent/k.pem"}).tlsConfig(); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
+	if _, _, err := (Config{TLSCert: "/nonexistent/c.pem", TLSKey: "/nonexistent/k.pem"}).tlsConfig(nil); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
 		t.Fatalf("missing files: %v", err)
 	}
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"crypto/tls"
-	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -12,29 +12,28 @@ import (
 // times fewer TLS records and write(2)s per delivery (BENCHMARKS.md).
 const h2Linger = 2 * time.Millisecond
 
-// tlsConfig loads --tls-cert and --tls-key; nil without them. The files
-// are read once, at start-up (a renewed certificate needs a restart, which
-// the streams survive: they resume from their last id).
+// tlsConfig loads --tls-cert and --tls-key; nil without them. A renewed
+// pair is taken without a restart (certfiles.go).
 //
 // net/http's ServeTLS offers HTTP/2 by ALPN with this config: browsers then
 // multiplex every stream and API call to the engine over one connection
-// (up to 250 concurrent streams, net/http's default), so a control room's
-// tabs are not limited to HTTP/1.1's six connections per host. HTTP/2
-// streams cannot be hijacked into the writer pool; internal/sse serves each
-// from its handler goroutine.
-func (c Config) tlsConfig() (*tls.Config, error) {
+// (up to 250 concurrent streams), so a control room's tabs are not limited
+// to HTTP/1.1's six connections per host. HTTP/2 streams cannot be
+// hijacked into the writer pool; internal/sse serves each from its handler
+// goroutine.
+func (c Config) tlsConfig(log *slog.Logger) (*tls.Config, *certFiles, error) {
 	if c.TLSCert == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	certs, err := loadCertFiles(c.TLSCert, c.TLSKey, log, time.Now)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", c.TLSCert, c.TLSKey, err)
+		return nil, nil, err
 	}
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
+		GetCertificate: certs.GetCertificate,
 		// TLS 1.2 is the floor HTTP/2 requires (RFC 9113 section 9.2).
 		MinVersion: tls.VersionTLS12,
-	}, nil
+	}, certs, nil
 }
 
 // BaseURL is where the engine answers: https:// with --tls-cert.
