@@ -6,6 +6,7 @@
 //	crowdrisk replay FILE ...   feed recorded data to a running engine
 //	crowdrisk token ...         mint a token for a sensor, a script or a person
 //	crowdrisk bench ...         load-test a running engine
+//	crowdrisk backup ...        copy the embedded database while it runs
 package main
 
 import (
@@ -29,6 +30,7 @@ Usage:
   crowdrisk replay FILE [flags] replay a trajectory or CSV file into a running engine
   crowdrisk token [flags]       mint a JWT (needs CROWDRISK_JWT_SECRET)
   crowdrisk bench [flags]       load-test a running engine (see BENCHMARKS.md)
+  crowdrisk backup --out FILE   copy the SQLite database while the engine runs (see docs/deployment.md)
 `
 
 func main() {
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args, stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
