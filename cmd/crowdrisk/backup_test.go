@@ -7,8 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/sse"
 )
 
 // The backup procedure of docs/deployment.md, end to end on the real
@@ -19,16 +23,22 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	p := start(t, freeAddr(t), data)
+	var raisedAt int64 // when the latest test alert was raised (ms)
 	testAlert := func(p *proc) string {
 		t.Helper()
 		code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": "gate-a", "level": "critical"})
-		var a struct{ ID string }
+		var a struct {
+			ID        string
+			Timestamp int64
+		}
 		if code != http.StatusCreated && code != http.StatusOK || json.Unmarshal(body, &a) != nil || a.ID == "" {
 			t.Fatalf("test alert: %d %s", code, body)
 		}
+		raisedAt = a.Timestamp
 		return a.ID
 	}
 	before := testAlert(p)
+	beforeAt := raisedAt
 
 	backup := filepath.Join(dir, "backup.db")
 	out, err := exec.Command(binary, "backup", "--data-dir", data, "--out", backup).CombinedOutput()
@@ -39,6 +49,7 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 		t.Fatalf("a second backup to the same file: %v\n%s", err, out)
 	}
 	after := testAlert(p)
+	afterAt := raisedAt
 	p.stop(t)
 
 	// Restore: the backup becomes crowdrisk.db of an empty data directory.
@@ -63,4 +74,24 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	if !strings.Contains(string(alerts), before) || strings.Contains(string(alerts), after) {
 		t.Fatalf("restored alerts %s: want %s and not %s", alerts, before, after)
 	}
+	// A screen resuming from before the backup is replayed what it missed
+	// (the store has it all); one that saw the lost alert resumes from an
+	// id the restored store never had: it must be reset (and get the
+	// snapshot), not told it missed nothing.
+	ok := openStream(t, q.base+"/api/crowd-risk/stream?topics=alerts&lastEventId="+strconv.FormatInt(beforeAt, 10)+"-0")
+	ok.until(t, 10*time.Second, func(m sse.Message) bool {
+		w := decodeMsg(t, m)
+		if w.Type == "connected" && !w.Resumed {
+			t.Fatal("a resume from before the backup was not accepted")
+		}
+		return w.Type == "connected"
+	})
+	st := openStream(t, q.base+"/api/crowd-risk/stream?topics=alerts&lastEventId="+strconv.FormatInt(afterAt, 10)+"-0")
+	st.until(t, 10*time.Second, func(m sse.Message) bool {
+		w := decodeMsg(t, m)
+		if w.Type == "connected" && w.Resumed {
+			t.Fatal("the resume across the restore was accepted as complete")
+		}
+		return w.Type == "reset"
+	})
 }
