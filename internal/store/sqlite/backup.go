@@ -37,6 +37,8 @@ func Backup(ctx context.Context, path, out string) (BackupSummary, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return sum, err
 	}
+	// A plain connection, not the store's (which migrates) and not
+	// query_only (which refuses VACUUM INTO): nothing here writes to path.
 	src, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+url.Values{
 		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs)},
 	}.Encode())
