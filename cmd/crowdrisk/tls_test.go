@@ -3,17 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -27,50 +22,16 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/sse"
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
-
-// writeSelfSigned writes a certificate for 127.0.0.1 and its key as PEM
-// files in dir, and returns the pool that trusts the certificate.
-func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string, roots *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "crowdrisk test"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	roots = x509.NewCertPool()
-	roots.AddCert(leaf)
-	return certFile, keyFile, roots
-}
 
 // The real binary with --tls-cert/--tls-key serves HTTPS and HTTP/2: 30
 // streams from one client share one TLS connection, each gets a reading
 // posted over the same connection, and SIGTERM tells each to come back.
 func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, roots := writeSelfSigned(t, dir)
+	cert, certFile, keyFile := testenv.WriteCert(t, dir)
+	roots := cert.Roots
 	addr := freeAddr(t)
 	out := &syncBuffer{}
 	cmd := exec.Command(binary, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--simulate=false",
@@ -209,7 +170,7 @@ func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
 // the start with one line naming the flag.
 func TestBinaryRefusesHalfATLSConfig(t *testing.T) {
 	dir := t.TempDir()
-	certFile, _, _ := writeSelfSigned(t, dir)
+	_, certFile, _ := testenv.WriteCert(t, dir)
 	for _, args := range [][]string{
 		{"--tls-cert", certFile},
 		{"--tls-cert", certFile, "--tls-key", filepath.Join(dir, "missing.pem")},

@@ -1,52 +1,27 @@
 package app
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
-// writePair writes a self-signed certificate for 127.0.0.1 with the given
-// serial and its key, and dates both files at mod (so that a rewrite in
-// the same clock tick still counts as a change).
+// writePair writes a certificate with the given serial, expiring serial
+// hours from now, and its key, and dates both files at mod (so that a
+// rewrite in the same clock tick still counts as a change).
 func writePair(t *testing.T, certPath, keyPath string, serial int64, mod time.Time) time.Time {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	notAfter := time.Now().Add(time.Duration(serial) * time.Hour).Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "crowdrisk test"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: notAfter,
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeDated(t, certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), mod)
-	writeDated(t, keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), mod)
-	return notAfter
+	c := testenv.NewCert(t, serial, time.Now().Add(time.Duration(serial)*time.Hour).Truncate(time.Second))
+	writeDated(t, certPath, c.CertPEM, mod)
+	writeDated(t, keyPath, c.KeyPEM, mod)
+	return c.TLS.Leaf.NotAfter
 }
 
 func writeDated(t *testing.T, path string, b []byte, mod time.Time) {
@@ -57,24 +32,6 @@ func writeDated(t *testing.T, path string, b []byte, mod time.Time) {
 	if err := os.Chtimes(path, mod, mod); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// syncLog is a log the test reads while handshakes write it.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
 }
 
 // A renewed certificate is served to new connections without a restart;
@@ -90,7 +47,7 @@ func TestRenewedCertificateIsTakenWithoutARestart(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func() { mu.Lock(); now = now.Add(certCheckEvery + time.Second); mu.Unlock() }
-	var logs syncLog
+	var logs testenv.SyncBuffer
 	certs, err := loadCertFiles(certPath, keyPath, slog.New(slog.NewTextHandler(&logs, nil)), clock)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +89,8 @@ func TestRenewedCertificateIsTakenWithoutARestart(t *testing.T) {
 	if got := served(); got != 2 || !certs.NotAfter().Equal(notAfter2) {
 		t.Fatalf("after the renewal: serial %d, notAfter %v, want the second pair", got, certs.NotAfter())
 	}
-	if logs.count("TLS certificate reloaded") != 1 {
-		t.Fatalf("the reload is not logged once:\n%s", logs.b.String())
+	if strings.Count(logs.String(), "TLS certificate reloaded") != 1 {
+		t.Fatalf("the reload is not logged once:\n%s", logs.String())
 	}
 
 	// Half-written: the certificate file is cut short.
@@ -145,8 +102,8 @@ func TestRenewedCertificateIsTakenWithoutARestart(t *testing.T) {
 			t.Fatalf("with a broken certificate file: serial %d, want the last good one (2)", got)
 		}
 	}
-	if n := logs.count("do not load"); n != 1 {
-		t.Fatalf("a broken pair logged %d times, want once:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "do not load"); n != 1 {
+		t.Fatalf("a broken pair logged %d times, want once:\n%s", n, logs.String())
 	}
 	// Gone, then a good pair again.
 	if err := os.Remove(keyPath); err != nil {
@@ -158,8 +115,8 @@ func TestRenewedCertificateIsTakenWithoutARestart(t *testing.T) {
 			t.Fatalf("with the key file gone: serial %d, want 2", got)
 		}
 	}
-	if n := logs.count("unreadable"); n != 1 {
-		t.Fatalf("missing files logged %d times, want once:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "unreadable"); n != 1 {
+		t.Fatalf("missing files logged %d times, want once:\n%s", n, logs.String())
 	}
 	mod = mod.Add(time.Minute)
 	writePair(t, certPath, keyPath, 3, mod)

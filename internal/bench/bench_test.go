@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/app"
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // startEngine runs the real engine in-process on a free port with a
@@ -142,7 +143,7 @@ func TestEngineGoneDuringTheLoadIsReported(t *testing.T) {
 	url, stop := startStoppableEngine(t)
 	cfg := smallConfig(url)
 	cfg.Duration = 3 * time.Second
-	var progress syncWriter
+	var progress testenv.SyncBuffer
 	go func() {
 		for !strings.Contains(progress.String(), "posting") {
 			time.Sleep(10 * time.Millisecond)
@@ -163,24 +164,6 @@ func TestEngineGoneDuringTheLoadIsReported(t *testing.T) {
 	if !strings.Contains(strings.Join(rep.Notes, "\n"), "did not answer after the load") {
 		t.Errorf("notes %q do not say the metrics were gone", rep.Notes)
 	}
-}
-
-// syncWriter is a bytes.Buffer that the run writes to while the test reads.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 func TestBroadcastCommandJSON(t *testing.T) {

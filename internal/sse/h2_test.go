@@ -4,15 +4,9 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,39 +19,8 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/combine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
+	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
-
-// selfSigned makes a certificate for 127.0.0.1, valid for an hour, and the
-// pool that trusts it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "crowdrisk test"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
-}
 
 // h2Fixture is a stream server behind a real TLS listener served the way
 // the app serves it (http.Server.ServeTLS, HTTP/2 by ALPN), and one
@@ -72,7 +35,8 @@ type h2Fixture struct {
 
 func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 	t.Helper()
-	cert, roots := selfSigned(t)
+	c := testenv.NewCert(t, 0, time.Time{})
+	cert, roots := c.TLS, c.Roots
 	f := &h2Fixture{streamFixture: &streamFixture{hub: hub.New(hubOpts), seq: event.NewSequencer(0, nil)}}
 	opts.Hub = f.hub
 	f.srv = NewServer(opts)
