@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -23,22 +22,7 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	p := start(t, freeAddr(t), data)
-	var raisedAt int64 // when the latest test alert was raised (ms)
-	testAlert := func(p *proc) string {
-		t.Helper()
-		code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": "gate-a", "level": "critical"})
-		var a struct {
-			ID        string
-			Timestamp int64
-		}
-		if code != http.StatusCreated && code != http.StatusOK || json.Unmarshal(body, &a) != nil || a.ID == "" {
-			t.Fatalf("test alert: %d %s", code, body)
-		}
-		raisedAt = a.Timestamp
-		return a.ID
-	}
-	before := testAlert(p)
-	beforeAt := raisedAt
+	before, beforeAt := testAlert(t, p)
 
 	backup := filepath.Join(dir, "backup.db")
 	out, err := exec.Command(binary, "backup", "--data-dir", data, "--out", backup).CombinedOutput()
@@ -48,8 +32,7 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	if out, err := exec.Command(binary, "backup", "--data-dir", data, "--out", backup).CombinedOutput(); err == nil || !strings.Contains(string(out), "never overwrites") {
 		t.Fatalf("a second backup to the same file: %v\n%s", err, out)
 	}
-	after := testAlert(p)
-	afterAt := raisedAt
+	after, afterAt := testAlert(t, p)
 	p.stop(t)
 
 	// Restore: the backup becomes crowdrisk.db of an empty data directory.

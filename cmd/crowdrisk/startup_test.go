@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,4 +84,55 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A second engine on a data directory another engine holds (with another
+// --addr, so the port does not stop it) refuses to start, in one line that
+// names the holder, and leaves the first alone; once the first is killed
+// (no clean shutdown), the directory is free: the lock is the kernel's and
+// goes with the process.
+func TestOneEnginePerDataDirectory(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	first := start(t, freeAddr(t), data, "--simulate=false")
+	before, _ := testAlert(t, first)
+
+	second := freeAddr(t)
+	// Bounded: an engine that does start would otherwise run on.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "--addr", second, "--data-dir", data, "--simulate=false").CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err == nil || len(lines) != 1 || !strings.Contains(lines[0], "in use by another engine") ||
+		!strings.Contains(lines[0], "--addr "+first.Addr) || !strings.Contains(lines[0], "pid ") {
+		t.Fatalf("second engine on the same data directory: %v\n%s", err, out)
+	}
+	// The first still serves and commits.
+	testAlert(t, first)
+
+	first.kill()
+	again := start(t, second, data, "--simulate=false")
+	resp, err := http.Get(again.base + "/api/crowd-risk/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), before) {
+		t.Fatalf("the engine after the kill does not have the first one's alert %s: %s", before, b)
+	}
+}
+
+// testAlert raises a test alert on p and returns its id and when it was
+// raised (ms).
+func testAlert(t *testing.T, p *proc) (id string, at int64) {
+	t.Helper()
+	code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": "gate-a", "level": "critical"})
+	var a struct {
+		ID        string
+		Timestamp int64
+	}
+	if code != http.StatusCreated && code != http.StatusOK || json.Unmarshal(body, &a) != nil || a.ID == "" {
+		t.Fatalf("test alert: %d %s", code, body)
+	}
+	return a.ID, a.Timestamp
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/api"
 	"github.com/crowdrisk/crowdrisk/internal/auth"
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/datadir"
 	"github.com/crowdrisk/crowdrisk/internal/engine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
@@ -32,6 +33,7 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	store   store.Store
+	dirLock *datadir.Lock // --data-dir, held while the SQLite store is open
 	hub     *hub.Hub
 	engine  *engine.Engine
 	streams *sse.Server
@@ -316,6 +318,10 @@ func (a *App) closeStore() {
 			a.log.Error("closing store", "err", err)
 		}
 	}
+	// After the store: the next engine may open the file only once this
+	// one's connections are closed.
+	_ = a.dirLock.Release()
+	a.dirLock = nil
 }
 
 // pruneLoop bounds the stored event history (by age and count).

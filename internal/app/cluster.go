@@ -12,6 +12,7 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/api"
 	"github.com/crowdrisk/crowdrisk/internal/cluster"
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
+	"github.com/crowdrisk/crowdrisk/internal/datadir"
 	"github.com/crowdrisk/crowdrisk/internal/engine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/redisbus"
@@ -51,9 +52,13 @@ func (a *App) openStore(ctx context.Context) (store.Store, error) {
 		}
 		return s, nil
 	}
-	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("--data-dir %s: %w", a.cfg.DataDir, err)
+	// One engine per data directory (internal/datadir); held until the
+	// store is closed.
+	lock, err := datadir.Acquire(a.cfg.DataDir, "crowdrisk serve --addr "+a.cfg.Addr)
+	if err != nil {
+		return nil, err
 	}
+	a.dirLock = lock
 	path := filepath.Join(a.cfg.DataDir, "crowdrisk.db")
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {
