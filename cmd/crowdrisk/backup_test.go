@@ -14,10 +14,12 @@ import (
 	"github.com/crowdrisk/crowdrisk/internal/sse"
 )
 
-// The backup procedure of docs/deployment.md, end to end on the real
+// The backup and restore of docs/deployment.md, end to end on the real
 // binary: a backup taken while the engine runs (the simulator committing
-// beside it) restores, on a fresh data directory, every alert raised
-// before it and none raised after; the backup never overwrites a file.
+// beside it), restored into the same data directory once the engine is
+// killed (never while it runs; the database it replaces, WAL and all, is
+// kept aside), brings back every alert raised before it and none raised
+// after; the backup never overwrites a file.
 func TestBackupWhileRunningRestores(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -33,21 +35,25 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 		t.Fatalf("a second backup to the same file: %v\n%s", err, out)
 	}
 	after, afterAt := testAlert(t, p)
-	p.stop(t)
 
-	// Restore: the backup becomes crowdrisk.db of an empty data directory.
-	restored := filepath.Join(dir, "restored")
-	if err := os.MkdirAll(restored, 0o755); err != nil {
-		t.Fatal(err)
+	// Not while the engine runs.
+	if out, err := exec.Command(binary, "restore", "--data-dir", data, "--from", backup).CombinedOutput(); err == nil || !strings.Contains(string(out), "stop the engine first") {
+		t.Fatalf("restore under a running engine: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
+	// Killed, not stopped: its WAL, with the later alert in it, stays
+	// beside the database, and must not be applied to the backup.
+	p.kill()
+	if _, err := os.Stat(filepath.Join(data, "crowdrisk.db-wal")); err != nil {
+		t.Fatalf("no WAL after the kill, so this test would not show it is moved aside: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(restored, "crowdrisk.db"), b, 0o600); err != nil {
-		t.Fatal(err)
+	out, err = exec.Command(binary, "restore", "--data-dir", data, "--from", backup).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "integrity check ok") || !strings.Contains(string(out), "kept as") {
+		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	q := start(t, freeAddr(t), restored, "--simulate=false")
+	if aside, _ := filepath.Glob(filepath.Join(data, "crowdrisk.db.before-restore-*")); len(aside) == 0 {
+		t.Fatal("the replaced database was not kept")
+	}
+	q := start(t, freeAddr(t), data, "--simulate=false")
 	resp, err := http.Get(q.base + "/api/crowd-risk/alerts")
 	if err != nil {
 		t.Fatal(err)

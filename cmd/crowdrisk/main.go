@@ -7,6 +7,7 @@
 //	crowdrisk token ...         mint a token for a sensor, a script or a person
 //	crowdrisk bench ...         load-test a running engine
 //	crowdrisk backup ...        copy the embedded database while it runs
+//	crowdrisk restore ...       put a backup in place (the engine stopped)
 package main
 
 import (
@@ -31,6 +32,7 @@ Usage:
   crowdrisk token [flags]       mint a JWT (needs CROWDRISK_JWT_SECRET)
   crowdrisk bench [flags]       load-test a running engine (see BENCHMARKS.md)
   crowdrisk backup --out FILE   copy the SQLite database while the engine runs (see docs/deployment.md)
+  crowdrisk restore --from FILE put a backup in place of the database (the engine stopped)
 `
 
 func main() {
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runChaos(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // BackupSummary is what a backup holds, checked in the copy itself.
@@ -117,4 +119,59 @@ func syncFile(name string) error {
 		return fmt.Errorf("sync %s: %w", name, err)
 	}
 	return nil
+}
+
+// Restore makes the backup file the database at path: it checks the backup
+// first (as Backup checks its copy), moves what is at path aside (the file
+// and its -wal and -shm, which must never meet another database) under
+// path+".before-restore-<time>", and copies the backup in, renamed into
+// place once written and synced. The caller makes sure no engine has path
+// open (internal/datadir). It returns what the restored database holds and
+// where the previous one went ("" if there was none).
+func Restore(ctx context.Context, file, path string) (sum BackupSummary, aside string, err error) {
+	if sum, err = checkBackup(ctx, file); err != nil {
+		return sum, "", fmt.Errorf("%s is not a usable backup: %w", file, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		aside = path + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return sum, aside, fmt.Errorf("moving the current database aside: %w", err)
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return sum, "", err
+	}
+	partial := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+	defer os.Remove(partial)
+	if err := copyFile(file, partial); err != nil {
+		return sum, aside, err
+	}
+	if err := os.Rename(partial, path); err != nil {
+		return sum, aside, err
+	}
+	_ = syncFile(filepath.Dir(path)) // best effort, as in Backup
+	return sum, aside, nil
+}
+
+// copyFile copies src to dst (created, owner-only) and syncs it.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
