@@ -21,8 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/testcert"
+
 	"github.com/crowdrisk/crowdrisk/internal/sse"
-	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // The real binary with --tls-cert/--tls-key serves HTTPS and HTTP/2: 30
@@ -30,7 +31,7 @@ import (
 // posted over the same connection, and SIGTERM tells each to come back.
 func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
 	dir := t.TempDir()
-	cert, certFile, keyFile := testenv.WriteCert(t, dir)
+	cert, certFile, keyFile := testcert.Write(t, dir)
 	roots := cert.Roots
 	addr := freeAddr(t)
 	out := &syncBuffer{}
@@ -170,7 +171,7 @@ func TestBinaryServesStreamsOverHTTP2(t *testing.T) {
 // the start with one line naming the flag.
 func TestBinaryRefusesHalfATLSConfig(t *testing.T) {
 	dir := t.TempDir()
-	_, certFile, _ := testenv.WriteCert(t, dir)
+	_, certFile, _ := testcert.Write(t, dir)
 	for _, args := range [][]string{
 		{"--tls-cert", certFile},
 		{"--tls-cert", certFile, "--tls-key", filepath.Join(dir, "missing.pem")},

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/testcert"
+
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
@@ -18,7 +20,7 @@ import (
 // rewrite in the same clock tick still counts as a change).
 func writePair(t *testing.T, certPath, keyPath string, serial int64, mod time.Time) time.Time {
 	t.Helper()
-	c := testenv.NewCert(t, serial, time.Now().Add(time.Duration(serial)*time.Hour).Truncate(time.Second))
+	c := testcert.New(t, serial, time.Now().Add(time.Duration(serial)*time.Hour).Truncate(time.Second))
 	writeDated(t, certPath, c.CertPEM, mod)
 	writeDated(t, keyPath, c.KeyPEM, mod)
 	return c.TLS.Leaf.NotAfter

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/crowdrisk/crowdrisk/internal/app"
-	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // startEngine runs the real engine in-process on a free port with a
@@ -143,7 +142,7 @@ func TestEngineGoneDuringTheLoadIsReported(t *testing.T) {
 	url, stop := startStoppableEngine(t)
 	cfg := smallConfig(url)
 	cfg.Duration = 3 * time.Second
-	var progress testenv.SyncBuffer
+	var progress syncWriter
 	go func() {
 		for !strings.Contains(progress.String(), "posting") {
 			time.Sleep(10 * time.Millisecond)
@@ -164,6 +163,25 @@ func TestEngineGoneDuringTheLoadIsReported(t *testing.T) {
 	if !strings.Contains(strings.Join(rep.Notes, "\n"), "did not answer after the load") {
 		t.Errorf("notes %q do not say the metrics were gone", rep.Notes)
 	}
+}
+
+// syncWriter is a buffer the run writes while the test reads it (this
+// package's tests are vetted for Windows too, where testenv does not build).
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 func TestBroadcastCommandJSON(t *testing.T) {

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/testcert"
+
 	"github.com/crowdrisk/crowdrisk/internal/app"
-	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // startTLSEngine is startEngine with a self-signed certificate for
@@ -19,7 +20,7 @@ import (
 func startTLSEngine(t *testing.T) (url, caFile string) {
 	t.Helper()
 	dir := t.TempDir()
-	_, caFile, keyFile := testenv.WriteCert(t, dir)
+	_, caFile, keyFile := testcert.Write(t, dir)
 
 	cfg := app.DefaultConfig()
 	cfg.Addr, cfg.DataDir, cfg.Simulate = "127.0.0.1:0", filepath.Join(dir, "data"), false

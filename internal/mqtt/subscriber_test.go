@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/testcert"
+
 	"github.com/crowdrisk/crowdrisk/internal/crowd"
 	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
@@ -353,7 +355,7 @@ func TestBadCredentials(t *testing.T) {
 // TestTLSBroker: mqtts:// with the broker's authority in CAFile.
 func TestTLSBroker(t *testing.T) {
 	dir := t.TempDir()
-	_, certFile, keyFile := testenv.WriteCert(t, dir)
+	_, certFile, keyFile := testcert.Write(t, dir)
 	b := testenv.Mosquitto(t, testenv.WithMosquittoTLS(certFile, keyFile))
 	eng := newTestEngine(t)
 	url := "mqtts://" + b.Addr()

@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crowdrisk/crowdrisk/internal/testcert"
+
 	"github.com/crowdrisk/crowdrisk/internal/combine"
 	"github.com/crowdrisk/crowdrisk/internal/event"
 	"github.com/crowdrisk/crowdrisk/internal/hub"
-	"github.com/crowdrisk/crowdrisk/internal/testenv"
 )
 
 // h2Fixture is a stream server behind a real TLS listener served the way
@@ -35,7 +36,7 @@ type h2Fixture struct {
 
 func newH2Fixture(t *testing.T, opts Options, hubOpts hub.Options) *h2Fixture {
 	t.Helper()
-	c := testenv.NewCert(t, 0, time.Time{})
+	c := testcert.New(t, 0, time.Time{})
 	cert, roots := c.TLS, c.Roots
 	f := &h2Fixture{streamFixture: &streamFixture{hub: hub.New(hubOpts), seq: event.NewSequencer(0, nil)}}
 	opts.Hub = f.hub

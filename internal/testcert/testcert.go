@@ -1,4 +1,9 @@
-package testenv
+// Package testcert makes self-signed certificates for the tests that serve
+// or dial TLS. It is a package of its own, not part of testenv, because it
+// builds on every platform the binary does (testenv starts unix
+// processes), and the Windows vet of the test command covers tests that
+// use it.
+package testcert
 
 import (
 	"crypto/ecdsa"
@@ -16,18 +21,17 @@ import (
 	"time"
 )
 
-// Cert is a self-signed certificate for 127.0.0.1, for the tests that serve
-// or dial TLS (the engine's HTTPS, the broker's mqtts): its own authority,
-// so trusting it is trusting Roots.
+// Cert is a self-signed certificate for 127.0.0.1 (the engine's HTTPS, the
+// broker's mqtts): its own authority, so trusting it is trusting Roots.
 type Cert struct {
 	TLS             tls.Certificate // with its Leaf
 	Roots           *x509.CertPool  // trusts it
 	CertPEM, KeyPEM []byte
 }
 
-// NewCert makes a certificate with serial that expires at notAfter (serial 0
+// New makes a certificate with serial that expires at notAfter (serial 0
 // is 1; a zero notAfter is an hour from now).
-func NewCert(t testing.TB, serial int64, notAfter time.Time) Cert {
+func New(t testing.TB, serial int64, notAfter time.Time) Cert {
 	t.Helper()
 	if serial == 0 {
 		serial = 1
@@ -68,9 +72,9 @@ func NewCert(t testing.TB, serial int64, notAfter time.Time) Cert {
 	}
 }
 
-// Write writes the certificate (readable by all: the broker runs as another
+// WriteFiles writes the certificate (readable by all: the broker runs as another
 // user) and its key (owner only) as PEM files.
-func (c Cert) Write(t testing.TB, certFile, keyFile string) {
+func (c Cert) WriteFiles(t testing.TB, certFile, keyFile string) {
 	t.Helper()
 	if err := os.WriteFile(certFile, c.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
@@ -80,12 +84,12 @@ func (c Cert) Write(t testing.TB, certFile, keyFile string) {
 	}
 }
 
-// WriteCert makes a certificate and writes it as cert.pem and key.pem in
+// Write makes a certificate and writes it as cert.pem and key.pem in
 // dir.
-func WriteCert(t testing.TB, dir string) (c Cert, certFile, keyFile string) {
+func Write(t testing.TB, dir string) (c Cert, certFile, keyFile string) {
 	t.Helper()
-	c = NewCert(t, 0, time.Time{})
+	c = New(t, 0, time.Time{})
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	c.Write(t, certFile, keyFile)
+	c.WriteFiles(t, certFile, keyFile)
 	return c, certFile, keyFile
 }
