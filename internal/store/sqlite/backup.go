@@ -129,6 +129,9 @@ func syncFile(name string) error {
 // open (internal/datadir). It returns what the restored database holds and
 // where the previous one went ("" if there was none).
 func Restore(ctx context.Context, file, path string) (sum BackupSummary, aside string, err error) {
+	if _, err := os.Stat(file); err != nil {
+		return sum, "", err // says "no such file", which SQLite's open error does not
+	}
 	if sum, err = checkBackup(ctx, file); err != nil {
 		return sum, "", fmt.Errorf("%s is not a usable backup: %w", file, err)
 	}
