@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/crowdrisk/crowdrisk/internal/app"
 	"github.com/crowdrisk/crowdrisk/internal/datadir"
 	"github.com/crowdrisk/crowdrisk/internal/store/sqlite"
 )
@@ -84,11 +85,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // dataDirFlag is --data-dir as the engine reads it (flag, then
-// CROWDRISK_DATA_DIR, then "data").
+// CROWDRISK_DATA_DIR, then the engine's default).
 func dataDirFlag(fs *flag.FlagSet) *string {
 	def := os.Getenv("CROWDRISK_DATA_DIR")
 	if def == "" {
-		def = "data"
+		def = app.DefaultConfig().DataDir
 	}
 	return fs.String("data-dir", def, "the engine's --data-dir (env CROWDRISK_DATA_DIR)")
 }

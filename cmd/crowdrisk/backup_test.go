@@ -24,7 +24,7 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	p := start(t, freeAddr(t), data)
-	before, beforeAt := testAlert(t, p)
+	before, beforeAt := testAlert(t, p, "gate-a", "critical")
 
 	backup := filepath.Join(dir, "backup.db")
 	out, err := exec.Command(binary, "backup", "--data-dir", data, "--out", backup).CombinedOutput()
@@ -34,7 +34,7 @@ func TestBackupWhileRunningRestores(t *testing.T) {
 	if out, err := exec.Command(binary, "backup", "--data-dir", data, "--out", backup).CombinedOutput(); err == nil || !strings.Contains(string(out), "never overwrites") {
 		t.Fatalf("a second backup to the same file: %v\n%s", err, out)
 	}
-	after, afterAt := testAlert(t, p)
+	after, afterAt := testAlert(t, p, "gate-a", "critical")
 
 	// Not while the engine runs.
 	if out, err := exec.Command(binary, "restore", "--data-dir", data, "--from", backup).CombinedOutput(); err == nil || !strings.Contains(string(out), "stop the engine first") {

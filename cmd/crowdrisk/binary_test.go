@@ -95,6 +95,21 @@ func (p *proc) getJSON(t *testing.T, path string, v any) {
 	}
 }
 
+// testAlert raises a test alert in zone at level on p and returns its id
+// and when it was raised (ms).
+func testAlert(t *testing.T, p *proc, zone, level string) (id string, at int64) {
+	t.Helper()
+	code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": zone, "level": level})
+	var a struct {
+		ID        string
+		Timestamp int64
+	}
+	if code/100 != 2 || json.Unmarshal(body, &a) != nil || a.ID == "" {
+		t.Fatalf("test alert: %d %s", code, body)
+	}
+	return a.ID, a.Timestamp
+}
+
 // stream is a client of one SSE endpoint, read with the spec parser.
 type stream struct {
 	msgs chan sse.Message

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -30,14 +29,8 @@ func TestBinaryClusterNotifiesFromTheLeaderOnly(t *testing.T) {
 		follower = ps[1]
 	}
 	raise := func(p *proc, zone string) string {
-		code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": zone, "level": "warning"})
-		var a struct {
-			ID string `json:"id"`
-		}
-		if code/100 != 2 || json.Unmarshal(body, &a) != nil || a.ID == "" {
-			t.Fatalf("raise: %d %s", code, body)
-		}
-		return a.ID
+		id, _ := testAlert(t, p, zone, "warning")
+		return id
 	}
 	a := raise(leader, "gate-a")
 	b := raise(follower, "gate-b") // forwarded to the leader

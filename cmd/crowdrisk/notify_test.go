@@ -89,18 +89,8 @@ func TestBinaryWebhooksSurviveARestart(t *testing.T) {
 	addr := freeAddr(t)
 	p := start(t, addr, dir, args...)
 	raise := func(p *proc, zone, level string) string {
-		code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": zone, "level": level})
-		if code/100 != 2 {
-			t.Fatalf("raise: %d %s", code, body)
-		}
-		var a struct {
-			ID string `json:"id"`
-		}
-		_ = json.Unmarshal(body, &a)
-		if a.ID == "" {
-			t.Fatalf("raise: no id in %s", body)
-		}
-		return a.ID
+		id, _ := testAlert(t, p, zone, level)
+		return id
 	}
 	crit := raise(p, "gate-a", "critical")
 	warn := raise(p, "gate-b", "warning")

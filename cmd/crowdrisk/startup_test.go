@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -94,7 +93,7 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 func TestOneEnginePerDataDirectory(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	first := start(t, freeAddr(t), data, "--simulate=false")
-	before, _ := testAlert(t, first)
+	before, _ := testAlert(t, first, "gate-a", "critical")
 
 	second := freeAddr(t)
 	// Bounded: an engine that does start would otherwise run on.
@@ -107,7 +106,7 @@ func TestOneEnginePerDataDirectory(t *testing.T) {
 		t.Fatalf("second engine on the same data directory: %v\n%s", err, out)
 	}
 	// The first still serves and commits.
-	testAlert(t, first)
+	testAlert(t, first, "gate-a", "critical")
 
 	first.kill()
 	again := start(t, second, data, "--simulate=false")
@@ -120,19 +119,4 @@ func TestOneEnginePerDataDirectory(t *testing.T) {
 	if !strings.Contains(string(b), before) {
 		t.Fatalf("the engine after the kill does not have the first one's alert %s: %s", before, b)
 	}
-}
-
-// testAlert raises a test alert on p and returns its id and when it was
-// raised (ms).
-func testAlert(t *testing.T, p *proc) (id string, at int64) {
-	t.Helper()
-	code, body := p.post(t, "/api/crowd-risk/testing/alert", map[string]any{"zoneId": "gate-a", "level": "critical"})
-	var a struct {
-		ID        string
-		Timestamp int64
-	}
-	if code != http.StatusCreated && code != http.StatusOK || json.Unmarshal(body, &a) != nil || a.ID == "" {
-		t.Fatalf("test alert: %d %s", code, body)
-	}
-	return a.ID, a.Timestamp
 }
