@@ -122,12 +122,13 @@ func syncFile(name string) error {
 }
 
 // Restore makes the backup file the database at path: it checks the backup
-// first (as Backup checks its copy), moves what is at path aside (the file
-// and its -wal and -shm, which must never meet another database) under
-// path+".before-restore-<time>", and copies the backup in, renamed into
-// place once written and synced. The caller makes sure no engine has path
-// open (internal/datadir). It returns what the restored database holds and
-// where the previous one went ("" if there was none).
+// first (as Backup checks its copy) and copies it beside path, and only
+// then moves what is at path aside (the file and its -wal and -shm, which
+// must never meet another database) under path+".before-restore-<time>"
+// and renames the copy into place. A restore that fails (a full disk, a
+// bad backup) leaves path as it was. The caller makes sure no engine has
+// path open (internal/datadir). It returns what the restored database
+// holds and where the previous one went ("" if there was none).
 func Restore(ctx context.Context, file, path string) (sum BackupSummary, aside string, err error) {
 	if _, err := os.Stat(file); err != nil {
 		return sum, "", err // says "no such file", which SQLite's open error does not
@@ -135,26 +136,47 @@ func Restore(ctx context.Context, file, path string) (sum BackupSummary, aside s
 	if sum, err = checkBackup(ctx, file); err != nil {
 		return sum, "", fmt.Errorf("%s is not a usable backup: %w", file, err)
 	}
+	partial := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+	defer os.Remove(partial)
+	if err := copyFile(file, partial); err != nil {
+		return sum, "", fmt.Errorf("copying %s beside the database: %w", file, err)
+	}
 	if _, err := os.Stat(path); err == nil {
 		aside = path + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return sum, aside, fmt.Errorf("moving the current database aside: %w", err)
-			}
+		if err := moveDatabase(path, aside); err != nil {
+			return sum, "", fmt.Errorf("moving the current database aside: %w", err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return sum, "", err
 	}
-	partial := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
-	defer os.Remove(partial)
-	if err := copyFile(file, partial); err != nil {
-		return sum, aside, err
-	}
 	if err := os.Rename(partial, path); err != nil {
-		return sum, aside, err
+		if aside != "" {
+			_ = moveDatabase(aside, path)
+		}
+		return sum, "", err
 	}
 	_ = syncFile(filepath.Dir(path)) // best effort, as in Backup
 	return sum, aside, nil
+}
+
+// moveDatabase renames a database file with its -wal and -shm, those there
+// are; if one cannot be moved, the ones already moved go back.
+func moveDatabase(from, to string) error {
+	var moved []string
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Rename(from+suffix, to+suffix)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			for _, m := range moved {
+				_ = os.Rename(to+m, from+m)
+			}
+			return err
+		}
+		moved = append(moved, suffix)
+	}
+	return nil
 }
 
 // copyFile copies src to dst (created, owner-only) and syncs it.

@@ -57,3 +57,49 @@ func TestBackupIsWholeOrAbsent(t *testing.T) {
 	}
 	r.Close()
 }
+
+// A restore that fails after the backup checked out (here the copy beside
+// the database cannot be written) leaves the database where it was, with
+// nothing moved aside: an engine started after it finds its own data, not
+// an empty file.
+func TestFailedRestoreLeavesTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "crowdrisk.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if _, err := sqlite.Backup(ctx, path, backup); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Where the copy would go, a directory: the copy fails.
+	if err := os.Mkdir(filepath.Join(dir, ".crowdrisk.db.partial"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sqlite.Restore(ctx, backup, path); err == nil {
+		t.Fatal("the restore succeeded without its copy")
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the database changed or went away (%v)", err)
+	}
+	if aside, _ := filepath.Glob(path + ".before-restore-*"); len(aside) != 0 {
+		t.Fatalf("moved aside anyway: %v", aside)
+	}
+	// Once the copy can be written (the failed restore cleared its
+	// leftover), the restore goes through and keeps the replaced database.
+	_, aside, err := sqlite.Restore(ctx, backup, path)
+	if err != nil || aside == "" {
+		t.Fatalf("restore: %v, aside %q", err, aside)
+	}
+	if kept, err := os.ReadFile(aside); err != nil || string(kept) != string(before) {
+		t.Fatalf("the replaced database was not kept as it was (%v)", err)
+	}
+}
